@@ -1,0 +1,641 @@
+package guard
+
+import (
+	"strings"
+	"unicode/utf8"
+)
+
+// Caps of the bounded sets in feature state. They bound memory per entity;
+// distinct counts saturate at them.
+const (
+	capCustomerPayees  = 32
+	capCustomerAdded   = 6
+	capCustomerDevices = 6
+	capCustomerIPs     = 6
+	capNightPayees     = 12
+	capInterventions   = 8
+	capDeviceCustomers = 64
+	capIPCustomers     = 64
+	capPayeePayers     = 128
+	recentEvents       = 24
+)
+
+type recentEvent struct {
+	t   uint32
+	typ uint8
+}
+
+type intervention struct {
+	payee    uint32 // folded hash of the counterparty, 0 if none
+	typology uint32 // folded hash of the typology, 0 if none
+	t        uint32
+	action   Action
+}
+
+// customerState is everything Guard remembers about one customer.
+type customerState struct {
+	first, last   uint32
+	registered    uint32
+	lastLogin     uint32
+	devChange     uint32
+	phoneChange   uint32
+	profileChange uint32
+	loanPayout    uint32
+	age           int16
+	loanPayoutAmt int64
+	lastDevice    uint64
+	recentPos     uint8
+	recentN       uint8
+	recent        [recentEvents]recentEvent
+	out           series
+	nightRound    []bucket // day buckets of night-time round outflows
+	round         []bucket // day buckets of round outflows
+	payees        seenSet  // paid to
+	added         seenSet  // added with payee_add
+	devices       seenSet
+	ips           seenSet
+	nightPayees   seenSet
+	interventions []intervention
+}
+
+type deviceState struct {
+	first, last uint32
+	customers   seenSet
+	events      series
+}
+
+type ipState struct {
+	customers seenSet
+	events    series
+}
+
+type payeeState struct {
+	first, last uint32
+	in          series
+	payers      seenSet
+	elderly     seenSet
+	nightRound  []bucket
+	reported    uint32
+	falseAlarms uint32
+}
+
+// State is the feature state of a Guard engine: bounded, in memory, rebuilt
+// after a restart from a snapshot and the events stored after it.
+type State struct {
+	customers map[uint64]*customerState
+	devices   map[uint64]*deviceState
+	ips       map[uint64]*ipState
+	payees    map[uint64]*payeeState
+	labels    labels
+	// now is the latest event time seen; eviction of idle entities keys off
+	// it, never off the wall clock, so replays evict identically.
+	now      uint32
+	sweepAt  uint32
+	sweepCur uint64
+}
+
+// NewState returns empty feature state.
+func NewState() *State {
+	return &State{
+		customers: make(map[uint64]*customerState),
+		devices:   make(map[uint64]*deviceState),
+		ips:       make(map[uint64]*ipState),
+		payees:    make(map[uint64]*payeeState),
+		labels:    newLabels(),
+	}
+}
+
+// Customers returns the number of customers in state.
+func (s *State) Customers() int { return len(s.customers) }
+
+func hoursBetween(from, to uint32) float64 {
+	if from == 0 {
+		return Never
+	}
+	if to < from {
+		return 0
+	}
+	return float64(to-from) / 3600
+}
+
+func daysBetween(from, to uint32) float64 {
+	if from == 0 || to < from {
+		return 0
+	}
+	return float64(to-from) / 86400
+}
+
+func fold(h uint64) uint32 {
+	f := uint32(h>>32) ^ uint32(h)
+	if f == 0 {
+		f = 1
+	}
+	return f
+}
+
+func ageBand(age int) string {
+	switch {
+	case age < 0:
+		return "unknown"
+	case age < 18:
+		return "minor"
+	case age < 25:
+		return "18-24"
+	case age < 35:
+		return "25-34"
+	case age < 45:
+		return "35-44"
+	case age < 60:
+		return "45-59"
+	case age < 70:
+		return "60-69"
+	}
+	return "70+"
+}
+
+func roundLevel(m int64) int {
+	if m <= 0 || m%10000 != 0 { // whole hundreds of yuan, in fen
+		return 0
+	}
+	y := m / 100
+	switch {
+	case y%10000 == 0:
+		return 10000
+	case y%1000 == 0:
+		return 1000
+	}
+	return 100
+}
+
+func countBuckets(bs []bucket, t uint32, days uint32) int {
+	now := t / unitDay
+	n := 0
+	for k := len(bs) - 1; k >= 0; k-- {
+		if bs[k].i > now {
+			continue
+		}
+		if now-bs[k].i >= days {
+			break
+		}
+		n += int(bs[k].n)
+	}
+	return n
+}
+
+// observe computes the features of ev into env and then folds ev into the
+// state. It is the one code path for live decisions, replay and training.
+func (s *State) observe(ev *Event, env *Env) {
+	t := stamp(ev.OccurredAt.Unix())
+	if t > s.now {
+		s.now = t
+	}
+	amt := int64(ev.Amount)
+	outflow := ev.Type.Outflow()
+
+	// The event.
+	e := &env.Event
+	local := ev.OccurredAt.Unix() + int64(ev.Offset)
+	e.Type = string(ev.Type)
+	e.Amount = ev.Amount.Yuan()
+	e.Currency = ev.Currency
+	sec := ((local % 86400) + 86400) % 86400
+	e.Hour = int(sec / 3600)
+	e.Night = e.Hour < 6
+	days := local / 86400
+	if local < 0 && local%86400 != 0 {
+		days--
+	}
+	e.Weekday = int((days + 4) % 7) // 1970-01-01 was a Thursday
+	if e.Weekday < 0 {
+		e.Weekday += 7
+	}
+	e.Weekend = e.Weekday == 0 || e.Weekday == 6
+	e.RoundLevel = roundLevel(amt)
+	e.Round = e.RoundLevel > 0
+	e.Memo = ev.Memo
+	e.HasDevice = ev.Device.ID != ""
+	e.HasIP = ev.Device.IP != ""
+	e.HasPayee = ev.Counterparty.Account != ""
+	e.Channel = ""
+	if raw, ok := ev.Extra["channel"]; ok && len(raw) >= 2 && raw[0] == '"' && raw[len(raw)-1] == '"' {
+		e.Channel = string(raw[1 : len(raw)-1])
+	}
+	nightRound := outflow && e.Night && e.Round
+
+	// The customer.
+	ch := fnv64(ev.Customer.ID)
+	c := s.customers[ch]
+	if c == nil {
+		c = &customerState{first: t, age: -1}
+		s.customers[ch] = c
+	}
+	if ev.Customer.Age >= 0 {
+		c.age = int16(ev.Customer.Age)
+	}
+	if !ev.Customer.RegisteredAt.IsZero() {
+		c.registered = stamp(ev.Customer.RegisteredAt.Unix())
+	}
+	ce := &env.Customer
+	ce.ID = ev.Customer.ID
+	ce.Age = int(c.age)
+	ce.AgeKnown = c.age >= 0
+	ce.AgeBand = ageBand(ce.Age)
+	ce.Elderly = c.age >= 60
+	ce.Young = c.age >= 18 && c.age < 25
+	if c.registered != 0 {
+		ce.TenureDays = daysBetween(c.registered, t)
+	} else {
+		ce.TenureDays = daysBetween(c.first, t)
+	}
+	ce.SeenDays = daysBetween(c.first, t)
+	ce.NewCustomer = ce.TenureDays < 7
+	ce.HoursSinceDeviceChange = hoursBetween(c.devChange, t)
+	ce.HoursSincePhoneChange = hoursBetween(c.phoneChange, t)
+	ce.HoursSinceProfileChange = hoursBetween(c.profileChange, t)
+	ce.HoursSinceLogin = hoursBetween(c.lastLogin, t)
+	ce.HoursSinceLoanPayout = hoursBetween(c.loanPayout, t)
+	ce.LastLoanPayout = float64(c.loanPayoutAmt) / 100
+	victimAt := s.labels.victims[ch]
+	ce.ConfirmedVictim = victimAt != 0 && t >= victimAt && t-victimAt < 90*unitDay
+	ce.HoursSinceFlag, ce.FlagTypology = Never, ""
+	if f, ok := s.labels.flags[ch]; ok {
+		ce.HoursSinceFlag = hoursBetween(f.at, t)
+		ce.FlagTypology = f.typology
+	}
+	n90, sum90, max90 := c.out.window(t, 90*unitDay, &customerLevels)
+	ce.OutHistory = n90
+	ce.OutAvg90d, ce.OutMax90d, ce.AmountToAvg, ce.AmountToMax = 0, 0, 0, 0
+	if n90 > 0 {
+		ce.OutAvg90d = float64(sum90) / float64(n90) / 100
+		ce.OutMax90d = float64(max90) / 100
+		if outflow {
+			ce.AmountToAvg = e.Amount / max(ce.OutAvg90d, 1)
+			ce.AmountToMax = e.Amount / max(ce.OutMax90d, 1)
+		}
+	}
+	ni := 0
+	for i := range c.interventions {
+		if t >= c.interventions[i].t && t-c.interventions[i].t < 7*unitDay {
+			ni++
+		}
+	}
+	ce.Interventions7d = ni
+
+	// Device: new for this customer? A new device on an existing customer is
+	// an observed device change even without a device_change event.
+	dh := uint64(0)
+	if ev.Device.ID != "" {
+		dh = fnv64(ev.Device.ID)
+	}
+	env.Device = DeviceEnv{ID: ev.Device.ID}
+	if dh != 0 {
+		isNew, _ := c.devices.add(dh, t, capCustomerDevices)
+		env.Device.NewForCustomer = isNew && c.last != 0 && len(c.devices) > 1
+		if c.lastDevice != 0 && c.lastDevice != dh && ev.Type != DeviceChange {
+			if isNew {
+				c.devChange = t
+			}
+		}
+		c.lastDevice = dh
+	}
+	if ip := ev.Device.IP; ip != "" {
+		c.ips.add(fnv64(ip), t, capCustomerIPs)
+	}
+
+	// Payee, for this customer.
+	ph := uint64(0)
+	if ev.Counterparty.Account != "" {
+		ph = fnv64(ev.Counterparty.Account)
+	}
+	pe := &env.Payee
+	*pe = PayeeEnv{Account: ev.Counterparty.Account, Name: ev.Counterparty.Name}
+	pe.AddedHours = Never
+	if ph != 0 {
+		// is_new means never paid before: a payee added with payee_add a
+		// minute ago is still new for the first transfer, because the add is
+		// part of the same scam script.
+		if i := c.added.find(ph); i >= 0 {
+			pe.AddedHours = hoursBetween(c.added[i].first, t)
+		}
+		switch {
+		case outflow:
+			isNew, first := c.payees.add(ph, t, capCustomerPayees)
+			pe.IsNew = isNew
+			if !isNew {
+				pe.KnownDays = daysBetween(first, t)
+			}
+		case ev.Type == PayeeAdd:
+			i := c.payees.find(ph)
+			pe.IsNew = i < 0 && c.added.find(ph) < 0
+			if i >= 0 {
+				pe.KnownDays = daysBetween(c.payees[i].first, t)
+			}
+			c.added.add(ph, t, capCustomerAdded)
+		}
+	}
+
+	// Journey events that change the customer.
+	switch ev.Type {
+	case Login:
+		c.lastLogin = t
+	case DeviceChange:
+		c.devChange = t
+	case PhoneChange:
+		c.phoneChange = t
+	case ProfileChange:
+		c.profileChange = t
+	case LoanPayout:
+		c.loanPayout = t
+		c.loanPayoutAmt = amt
+	}
+
+	// Recent non-windowed events, for short-window counts by type.
+	c.recent[c.recentPos] = recentEvent{t: t, typ: uint8(ev.Type.index())}
+	c.recentPos = (c.recentPos + 1) % recentEvents
+	if c.recentN < recentEvents {
+		c.recentN++
+	}
+	ce.Events1h, ce.Events24h, ce.Logins1h, ce.Logins24h = 0, 0, 0, 0
+	ce.LoanApps24h, ce.LoanApps7d, ce.CardBinds24h, ce.ProfileChanges24h, ce.PayeeAdds24h = 0, 0, 0, 0, 0
+	for i := 0; i < int(c.recentN); i++ {
+		r := c.recent[i]
+		if r.t > t {
+			continue
+		}
+		age := t - r.t
+		typ := EventTypes[r.typ]
+		if age < unitDay {
+			ce.Events24h++
+			if age < unitHour {
+				ce.Events1h++
+			}
+			switch typ {
+			case Login:
+				ce.Logins24h++
+				if age < unitHour {
+					ce.Logins1h++
+				}
+			case LoanApply:
+				ce.LoanApps24h++
+			case CardBind:
+				ce.CardBinds24h++
+			case ProfileChange:
+				ce.ProfileChanges24h++
+			case PayeeAdd:
+				ce.PayeeAdds24h++
+			}
+		}
+		if typ == LoanApply && age < 7*unitDay {
+			ce.LoanApps7d++
+		}
+	}
+
+	// Outflow windows, including this event.
+	if outflow {
+		c.out.add(t, amt, &customerLevels)
+		if e.Round {
+			c.round = addBucket(c.round, t/unitDay, amt, keepDays)
+		}
+		if nightRound {
+			c.nightRound = addBucket(c.nightRound, t/unitDay, amt, keepDays)
+			if ph != 0 {
+				c.nightPayees.add(ph, t, capNightPayees)
+			}
+		}
+	}
+	var n int
+	var sum int64
+	n, sum, _ = c.out.window(t, 600, &customerLevels)
+	ce.OutCount10m, ce.OutSum10m = n, float64(sum)/100
+	n, sum, _ = c.out.window(t, unitHour, &customerLevels)
+	ce.OutCount1h, ce.OutSum1h = n, float64(sum)/100
+	n, sum, _ = c.out.window(t, unitDay, &customerLevels)
+	ce.OutCount24h, ce.OutSum24h = n, float64(sum)/100
+	n, sum, _ = c.out.window(t, 7*unitDay, &customerLevels)
+	ce.OutCount7d, ce.OutSum7d = n, float64(sum)/100
+	n, sum, _ = c.out.window(t, 30*unitDay, &customerLevels)
+	ce.OutCount30d, ce.OutSum30d = n, float64(sum)/100
+	n, sum, _ = c.out.window(t, 90*unitDay, &customerLevels)
+	ce.OutCount90d, ce.OutSum90d = n, float64(sum)/100
+	ce.NightRoundOut7d = countBuckets(c.nightRound, t, 7)
+	ce.NightRoundOut30d = countBuckets(c.nightRound, t, 30)
+	ce.RoundOut7d = countBuckets(c.round, t, 7)
+	ce.NightRoundPayees7d = c.nightPayees.distinct(t, 7*unitDay)
+	ce.Payees1h = c.payees.distinct(t, unitHour)
+	ce.Payees24h = c.payees.distinct(t, unitDay)
+	ce.Payees7d = c.payees.distinct(t, 7*unitDay)
+	ce.NewPayees24h = c.payees.distinctNew(t, unitDay)
+	ce.NewPayees7d = c.payees.distinctNew(t, 7*unitDay)
+	ce.Devices24h = c.devices.distinct(t, unitDay)
+	ce.Devices30d = c.devices.distinct(t, 30*unitDay)
+	ce.IPs24h = c.ips.distinct(t, unitDay)
+
+	// Device, across customers.
+	if dh != 0 {
+		d := s.devices[dh]
+		if d == nil {
+			d = &deviceState{first: t}
+			s.devices[dh] = d
+		}
+		d.last = max(d.last, t)
+		d.customers.add(ch, t, capDeviceCustomers)
+		d.events.add(t, 0, &deviceLevels)
+		de := &env.Device
+		de.Customers1h = d.customers.distinct(t, unitHour)
+		de.Customers24h = d.customers.distinct(t, unitDay)
+		de.Customers30d = d.customers.distinct(t, 30*unitDay)
+		de.NewCustomers24h = d.customers.distinctNew(t, unitDay)
+		de.Events1h, _, _ = d.events.window(t, unitHour, &deviceLevels)
+		de.Events24h, _, _ = d.events.window(t, unitDay, &deviceLevels)
+		de.SeenDays = daysBetween(d.first, t)
+		de.ConfirmedFraud = int(s.labels.deviceFraud[dh])
+	}
+
+	// IP, across customers.
+	env.IP = IPEnv{}
+	if ip := ev.Device.IP; ip != "" {
+		h := fnv64(ip)
+		st := s.ips[h]
+		if st == nil {
+			st = &ipState{}
+			s.ips[h] = st
+		}
+		st.customers.add(ch, t, capIPCustomers)
+		st.events.add(t, 0, &deviceLevels)
+		env.IP.Customers1h = st.customers.distinct(t, unitHour)
+		env.IP.Customers24h = st.customers.distinct(t, unitDay)
+		env.IP.Events1h, _, _ = st.events.window(t, unitHour, &deviceLevels)
+		env.IP.Events24h, _, _ = st.events.window(t, unitDay, &deviceLevels)
+	}
+
+	// Payee, across customers: inbound money and fan-in.
+	if ph != 0 {
+		p := s.payees[ph]
+		if p == nil {
+			p = &payeeState{first: t}
+			s.payees[ph] = p
+		}
+		p.last = max(p.last, t)
+		if outflow {
+			p.in.add(t, amt, &payeeLevels)
+			p.payers.add(ch, t, capPayeePayers)
+			if c.age >= 60 {
+				p.elderly.add(ch, t, capPayeePayers/4)
+			}
+			if nightRound {
+				p.nightRound = addBucket(p.nightRound, t/unitDay, amt, keepDays)
+			}
+		}
+		pe.SeenDays = daysBetween(p.first, t)
+		n, sum, _ = p.in.window(t, unitHour, &payeeLevels)
+		pe.InCount1h = n
+		n, sum, _ = p.in.window(t, unitDay, &payeeLevels)
+		pe.InCount24h, pe.InSum24h = n, float64(sum)/100
+		n, sum, _ = p.in.window(t, 7*unitDay, &payeeLevels)
+		pe.InCount7d, pe.InSum7d = n, float64(sum)/100
+		pe.Payers1h = p.payers.distinct(t, unitHour)
+		pe.Payers24h = p.payers.distinct(t, unitDay)
+		pe.Payers7d = p.payers.distinct(t, 7*unitDay)
+		pe.Payers30d = p.payers.distinct(t, 30*unitDay)
+		pe.NewPayers24h = p.payers.distinctNew(t, unitDay)
+		pe.ElderlyPayers7d = p.elderly.distinct(t, 7*unitDay)
+		pe.NightRoundIn7d = countBuckets(p.nightRound, t, 7)
+		pe.Reported = int(s.labels.payeeReported[ph])
+		pe.FalseAlarms = int(s.labels.payeeFalseAlarms[ph])
+		pe.IsReported = pe.Reported > 0
+	}
+
+	if c.last < t {
+		c.last = t
+	}
+	s.maybeSweep()
+}
+
+// remember records the intervention a decision made, so a customer who
+// dismisses it and tries again climbs the ladder.
+func (s *State) remember(ev *Event, action Action, typology string) {
+	if action == Allow {
+		return
+	}
+	c := s.customers[fnv64(ev.Customer.ID)]
+	if c == nil {
+		return
+	}
+	iv := intervention{t: stamp(ev.OccurredAt.Unix()), action: action}
+	if ev.Counterparty.Account != "" {
+		iv.payee = fold(fnv64(ev.Counterparty.Account))
+	}
+	if typology != "" {
+		iv.typology = fold(fnv64(typology))
+	}
+	if len(c.interventions) < capInterventions {
+		c.interventions = append(c.interventions, iv)
+		return
+	}
+	copy(c.interventions, c.interventions[1:])
+	c.interventions[len(c.interventions)-1] = iv
+}
+
+// priorInterventions returns how many interventions the customer was shown
+// within window seconds before ev on the same payee or the same typology,
+// and the strongest of them.
+func (s *State) priorInterventions(ev *Event, typology string, window uint32) (n int, strongest Action) {
+	c := s.customers[fnv64(ev.Customer.ID)]
+	if c == nil {
+		return 0, Allow
+	}
+	t := stamp(ev.OccurredAt.Unix())
+	var payee, typ uint32
+	if ev.Counterparty.Account != "" {
+		payee = fold(fnv64(ev.Counterparty.Account))
+	}
+	if typology != "" {
+		typ = fold(fnv64(typology))
+	}
+	for _, iv := range c.interventions {
+		if iv.t > t || t-iv.t >= window {
+			continue
+		}
+		if payee != 0 && iv.payee == payee || typ != 0 && iv.typology == typ {
+			n++
+			strongest = max(strongest, iv.action)
+		}
+	}
+	return n, strongest
+}
+
+// maybeSweep evicts entities idle for more than 91 days, a slice at a time,
+// so memory stays bounded by the active population without a pause.
+func (s *State) maybeSweep() {
+	if s.now < s.sweepAt {
+		return
+	}
+	// Once per day of event time: a full pass costs ~20 ns an entity, which
+	// spread over a day's events is a few entities an event even in replay.
+	s.sweepAt = s.now + unitDay
+	cut := s.now - keepDays*unitDay
+	for h, c := range s.customers {
+		if c.last < cut {
+			delete(s.customers, h)
+		}
+	}
+	for h, d := range s.devices {
+		if d.last < cut {
+			delete(s.devices, h)
+		}
+	}
+	for h, st := range s.ips {
+		if n := len(st.events.l[0]); n == 0 || st.events.l[0][n-1].i*unitHour < cut {
+			delete(s.ips, h)
+		}
+	}
+	for h, p := range s.payees {
+		if p.last < cut {
+			delete(s.payees, h)
+		}
+	}
+}
+
+// memo vocabularies: what a scammer tells a victim to write, or what victims
+// write themselves. Kept short and specific: ordinary memos (房租, 生活费,
+// 学费) must not match.
+var memoLexicon = [...]struct {
+	flag  func(*MemoEnv) *bool
+	words []string
+}{
+	{func(m *MemoEnv) *bool { return &m.SafeAccount }, []string{"安全账户", "安全帐户", "资金核查", "资金清查", "清查资金", "配合调查", "国家账户"}},
+	{func(m *MemoEnv) *bool { return &m.Police }, []string{"公安", "警官", "通缉", "洗钱", "检察院", "法院传票", "涉案", "逮捕"}},
+	{func(m *MemoEnv) *bool { return &m.StudentLoan }, []string{"校园贷", "学生账户", "学生帐户", "注销账户", "注销贷款", "注销账号", "影响征信", "关闭账户"}},
+	{func(m *MemoEnv) *bool { return &m.Refund }, []string{"退款", "理赔", "快递丢失", "双倍赔偿", "赔付", "退货退款"}},
+	{func(m *MemoEnv) *bool { return &m.Rebate }, []string{"刷单", "返利", "佣金", "做任务", "垫付", "点赞", "兼职"}},
+	{func(m *MemoEnv) *bool { return &m.Investment }, []string{"投资", "理财", "收益", "带单", "炒币", "usdt", "USDT", "内幕", "稳赚", "导师"}},
+	{func(m *MemoEnv) *bool { return &m.LoanFee }, []string{"保证金", "解冻", "验资", "刷流水", "手续费", "激活费", "工本费", "放款"}},
+	{func(m *MemoEnv) *bool { return &m.CreditRepair }, []string{"征信修复", "修复征信", "洗白", "消除逾期", "征信洗白", "逾期记录"}},
+	{func(m *MemoEnv) *bool { return &m.Gambling }, []string{"下注", "上分", "彩金", "博彩", "百家乐", "赌", "充值上分", "棋牌"}},
+}
+
+func scanMemo(text string, m *MemoEnv) {
+	*m = MemoEnv{}
+	if text == "" {
+		return
+	}
+	ascii := true
+	for i := 0; i < len(text); i++ {
+		if text[i] >= utf8.RuneSelf {
+			ascii = false
+			break
+		}
+	}
+	for _, l := range memoLexicon {
+		for _, w := range l.words {
+			if ascii && w[0] >= utf8.RuneSelf {
+				continue
+			}
+			if strings.Contains(text, w) {
+				*l.flag(m) = true
+				m.Any = true
+				break
+			}
+		}
+	}
+}

@@ -1,0 +1,157 @@
+package guard
+
+import (
+	"context"
+	"time"
+
+	"github.com/xiaobao-org/xiaobao"
+)
+
+// Record is an event with its decision: the unit that is made durable before
+// a decision is acknowledged.
+type Record struct {
+	Seq      int64
+	Event    *Event // Raw is what is stored; the rest is derived from it
+	Decision *Decision
+}
+
+// DecisionFilter selects stored decisions. Zero fields match everything.
+type DecisionFilter struct {
+	CustomerID string
+	Account    string // counterparty.account
+	DeviceID   string
+	Action     *Action
+	MinAction  *Action
+	Typology   string
+	EventType  EventType
+	From, To   time.Time // occurred_at in [From, To)
+	BeforeSeq  int64     // for paging, newest first: only seq < BeforeSeq
+	Limit      int       // default 50, at most 1000
+}
+
+// ReplayItem is what restart replay needs of a stored record: the raw event
+// and the parts of its decision that feature state remembers.
+type ReplayItem struct {
+	Seq      int64
+	Raw      []byte
+	Action   Action
+	Typology string
+}
+
+// DecisionStore keeps events and their decisions. Seq is assigned by the
+// service, strictly increasing in the order decisions were made; replaying
+// in Seq order rebuilds exactly the same feature state.
+type DecisionStore interface {
+	// SaveRecords stores records atomically, all or none. An event_id that is
+	// already stored is an ECONFLICT error, which the service prevents.
+	SaveRecords(ctx context.Context, recs []*Record) error
+	// Decision returns the stored record of a decision id (ENOTFOUND if none).
+	Decision(ctx context.Context, decisionID string) (*Record, error)
+	// DecisionByEvent returns the stored record for an event_id (ENOTFOUND if none).
+	DecisionByEvent(ctx context.Context, eventID string) (*Record, error)
+	// FindDecisions returns matching records, newest first.
+	FindDecisions(ctx context.Context, f DecisionFilter) ([]*Record, error)
+	// Replay calls fn for every record with Seq > afterSeq in Seq order.
+	Replay(ctx context.Context, afterSeq int64, fn func(ReplayItem) error) error
+	// EventIDs calls fn with every stored event_id (order unspecified).
+	EventIDs(ctx context.Context, fn func(id string) error) error
+	// MaxSeq returns the highest stored Seq, 0 if none.
+	MaxSeq(ctx context.Context) (int64, error)
+}
+
+// SnapshotStore keeps the latest feature-state snapshot.
+type SnapshotStore interface {
+	// SaveSnapshot replaces the snapshot with one taken after record seq.
+	SaveSnapshot(ctx context.Context, seq int64, data []byte) error
+	// LoadSnapshot returns the latest snapshot; seq 0 and nil data if none.
+	LoadSnapshot(ctx context.Context) (seq int64, data []byte, err error)
+}
+
+// OutcomeKind is what happened after a decision.
+type OutcomeKind string
+
+const (
+	OutcomeConfirmedFraud OutcomeKind = "confirmed_fraud"
+	OutcomeFalseAlarm     OutcomeKind = "false_alarm"
+	OutcomeDissuaded      OutcomeKind = "customer_dissuaded"
+	OutcomeProceeded      OutcomeKind = "customer_proceeded"
+)
+
+// OutcomeKinds lists the valid outcome kinds.
+var OutcomeKinds = []OutcomeKind{OutcomeConfirmedFraud, OutcomeFalseAlarm, OutcomeDissuaded, OutcomeProceeded}
+
+// Outcome records what happened after a decision: a label for features and
+// for evaluation, and the money it saved or lost.
+type Outcome struct {
+	ID         string      `json:"outcome_id"`
+	DecisionID string      `json:"decision_id"`
+	Kind       OutcomeKind `json:"outcome"`
+	// AmountLost and AmountSaved are the money the outcome lost or saved; the
+	// HTTP adapter writes them as decimal strings.
+	AmountLost  xiaobao.Money `json:"-"`
+	AmountSaved xiaobao.Money `json:"-"`
+	Typology    string        `json:"typology,omitempty"`
+	Note        string        `json:"note,omitempty"`
+	Source      string        `json:"source,omitempty"`
+	RecordedAt  time.Time     `json:"recorded_at"`
+	// Copied from the decision so features can learn from outcomes without
+	// reading decisions back.
+	CustomerID string `json:"customer_id"`
+	Account    string `json:"-"`
+}
+
+// OutcomeStore keeps outcomes. Recording the same outcome for the same
+// decision again is idempotent; a different one replaces it (the latest wins)
+// and both are kept in history.
+type OutcomeStore interface {
+	SaveOutcome(ctx context.Context, o *Outcome) (created bool, err error)
+	Outcome(ctx context.Context, decisionID string) (*Outcome, error)
+	// Outcomes calls fn for every latest outcome in recorded order.
+	Outcomes(ctx context.Context, fn func(*Outcome) error) error
+}
+
+// PackVersion is one stored version of a rule pack.
+type PackVersion struct {
+	Name      string    `json:"name"`
+	Version   int       `json:"version"`
+	Source    string    `json:"source"` // the YAML as loaded
+	Active    bool      `json:"active"`
+	CreatedAt time.Time `json:"created_at"`
+	CreatedBy string    `json:"created_by,omitempty"`
+	Comment   string    `json:"comment,omitempty"`
+}
+
+// PackStore keeps every version of every rule pack.
+type PackStore interface {
+	// SavePack stores a new version (Version is assigned: last+1) and returns it.
+	SavePack(ctx context.Context, p *PackVersion) error
+	// PackVersions returns the versions of one pack, newest first.
+	PackVersions(ctx context.Context, name string) ([]*PackVersion, error)
+	PackVersion(ctx context.Context, name string, version int) (*PackVersion, error)
+	// ActivatePack makes one version the active one of its pack.
+	ActivatePack(ctx context.Context, name string, version int) error
+	// DeactivatePack leaves the pack with no active version.
+	DeactivatePack(ctx context.Context, name string) error
+	// ActivePacks returns the active version of every pack that has one.
+	ActivePacks(ctx context.Context) ([]*PackVersion, error)
+	// PackNames returns every pack name.
+	PackNames(ctx context.Context) ([]string, error)
+}
+
+// ListStore keeps block and allow lists.
+type ListStore interface {
+	// PutListEntries inserts or replaces entries by (List, Kind, Value).
+	PutListEntries(ctx context.Context, es []*ListEntry) error
+	DeleteListEntry(ctx context.Context, list ListName, kind EntityKind, value string) error
+	// ListEntries returns matching entries, all when the filter is zero.
+	ListEntries(ctx context.Context, f ListFilter) ([]*ListEntry, error)
+}
+
+// Store is everything Guard keeps.
+type Store interface {
+	DecisionStore
+	SnapshotStore
+	OutcomeStore
+	PackStore
+	ListStore
+}
