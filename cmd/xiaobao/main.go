@@ -1,0 +1,350 @@
+// Command xiaobao runs the xiaobao platform: `xiaobao serve` starts the HTTP
+// API on a SQLite file (or PostgreSQL); `xiaobao rules` checks rule packs
+// offline. This package only wires the other packages together.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/xiaobao-org/xiaobao"
+	"github.com/xiaobao-org/xiaobao/auth"
+	"github.com/xiaobao-org/xiaobao/guard"
+	xhttp "github.com/xiaobao-org/xiaobao/http"
+	"github.com/xiaobao-org/xiaobao/postgres"
+	"github.com/xiaobao-org/xiaobao/sqlite"
+)
+
+func main() {
+	err := run(context.Background(), os.Args, os.Getenv, os.Stdin, os.Stdout, os.Stderr)
+	switch {
+	case err == nil:
+	case errors.Is(err, errUsage):
+		os.Exit(2)
+	default:
+		fmt.Fprintln(os.Stderr, "xiaobao:", err)
+		os.Exit(1)
+	}
+}
+
+// errUsage means the command line was wrong; the usage has been printed.
+var errUsage = errors.New("usage")
+
+const usage = `xiaobao: consumer protection for fintechs
+
+Usage:
+  xiaobao demo [flags]           run the platform with a simulated population and live traffic
+  xiaobao serve [flags]          run the HTTP API (xiaobao serve -h for flags)
+  xiaobao simulate [flags]       write simulated events (NDJSON) and their ground truth
+  xiaobao bench [flags]          drive a running server with simulated traffic; print throughput and latency
+  xiaobao version                print the version
+  xiaobao rules validate FILE... check rule packs offline
+  xiaobao rules builtin          print the built-in rule pack
+
+Environment:
+  XIAOBAO_BOOTSTRAP_KEY  at serve start, store this secret (hashed) as an
+                         admin API key named "bootstrap" unless present
+`
+
+// run is the whole program; main only supplies the process's environment,
+// so tests can run it in-process.
+func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if len(args) < 2 {
+		fmt.Fprint(stderr, usage)
+		return errUsage
+	}
+	switch cmd, rest := args[1], args[2:]; cmd {
+	case "serve":
+		return serve(ctx, rest, getenv, stdout, stderr)
+	case "demo":
+		return demo(ctx, rest, getenv, stdout, stderr)
+	case "simulate":
+		return simulate(rest, stdout, stderr)
+	case "bench":
+		return bench(ctx, rest, getenv, stdout, stderr)
+	case "version":
+		fmt.Fprintf(stdout, "xiaobao %s (%s %s/%s)\n", xiaobao.Version, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+		return nil
+	case "rules":
+		return rules(rest, stdout, stderr)
+	case "help", "-h", "-help", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	default:
+		fmt.Fprintf(stderr, "xiaobao: unknown command %q\n\n%s", cmd, usage)
+		return errUsage
+	}
+}
+
+// store is what serve needs of a storage engine.
+type store interface {
+	guard.Store
+	auth.KeyStore
+	Close() error
+}
+
+// serveFlags are the flags of `xiaobao serve`.
+type serveFlags struct {
+	addr             string
+	data             string
+	db               string
+	dbSchema         string
+	maxInflight      int
+	snapshotInterval time.Duration
+	logLevel         slog.Level
+}
+
+func parseServeFlags(args []string, stderr io.Writer) (*serveFlags, error) {
+	f := &serveFlags{}
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&f.addr, "addr", "127.0.0.1:8080", "listen on `HOST:PORT` (port 0 picks a free one)")
+	fs.StringVar(&f.data, "data", "./xiaobao-data", "data `DIR`, created if missing; SQLite file DIR/xiaobao.db")
+	fs.StringVar(&f.db, "db", "", "PostgreSQL `DSN` (postgres://...) to use instead of SQLite")
+	fs.StringVar(&f.dbSchema, "db-schema", "", "PostgreSQL `SCHEMA` for the tables, created if missing (default: the DSN's search_path)")
+	fs.IntVar(&f.maxInflight, "max-inflight", xhttp.DefaultMaxInflight, "concurrent event requests beyond which requests are shed with 429")
+	fs.DurationVar(&f.snapshotInterval, "snapshot-interval", 5*time.Minute, "how often feature state is snapshotted (negative: only at shutdown)")
+	fs.TextVar(&f.logLevel, "log-level", slog.LevelInfo, "log `LEVEL`: debug, info, warn or error")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil, err
+		}
+		return nil, errUsage
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "serve: unexpected arguments %q\n", fs.Args())
+		return nil, errUsage
+	}
+	if f.db != "" && !strings.HasPrefix(f.db, "postgres://") && !strings.HasPrefix(f.db, "postgresql://") {
+		fmt.Fprintln(stderr, "serve: --db must be a postgres:// URL")
+		return nil, errUsage
+	}
+	if f.dbSchema != "" && f.db == "" {
+		fmt.Fprintln(stderr, "serve: --db-schema needs --db")
+		return nil, errUsage
+	}
+	if f.maxInflight < 1 {
+		fmt.Fprintln(stderr, "serve: --max-inflight must be at least 1")
+		return nil, errUsage
+	}
+	if f.snapshotInterval == 0 {
+		f.snapshotInterval = -1
+	}
+	return f, nil
+}
+
+// shutdownTimeout bounds the wait for in-flight requests at shutdown.
+const shutdownTimeout = 30 * time.Second
+
+// serve runs the HTTP API until ctx is done or SIGINT/SIGTERM arrives,
+// then stops accepting connections, lets in-flight requests finish, makes
+// every decision durable and snapshots feature state before closing the
+// store.
+func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) (err error) {
+	f, err := parseServeFlags(args, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	logger := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: f.logLevel}))
+
+	st, err := openStore(ctx, f)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if cerr := st.Close(); cerr != nil && err == nil {
+			err = fmt.Errorf("close store: %w", cerr)
+		}
+	}()
+	if err := bootstrapKey(ctx, st, getenv("XIAOBAO_BOOTSTRAP_KEY"), logger); err != nil {
+		return err
+	}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	metrics := xhttp.NewMetrics(reg)
+	svc, err := guard.Open(ctx, guard.Config{Store: st, Logger: logger, Observer: metrics, SnapshotInterval: f.snapshotInterval})
+	if err != nil {
+		return fmt.Errorf("start guard: %w", err)
+	}
+	defer func() {
+		if cerr := svc.Close(); cerr != nil && err == nil {
+			err = fmt.Errorf("stop guard: %w", cerr)
+		}
+	}()
+
+	srv := &http.Server{
+		Handler: xhttp.NewServer(xhttp.Config{
+			Guard: svc, Keys: st, Logger: logger, Registry: reg, Metrics: metrics, MaxInflight: f.maxInflight,
+		}),
+		ReadHeaderTimeout: 10 * time.Second,
+		// Batches and imports of up to 32 MiB need time to arrive and to
+		// be decided; single events take milliseconds.
+		ReadTimeout:  5 * time.Minute,
+		WriteTimeout: 5 * time.Minute,
+		IdleTimeout:  2 * time.Minute,
+		ErrorLog:     slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	ln, err := net.Listen("tcp", f.addr)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	// Tests and scripts read the bound address from this line.
+	fmt.Fprintf(stdout, "listening on %s\n", ln.Addr())
+	logger.Info("xiaobao serving", "addr", ln.Addr().String(), "version", xiaobao.Version)
+
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	stop() // a second signal now kills the process the default way
+	logger.Info("shutting down: draining requests")
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		logger.Warn("in-flight requests did not finish in time", "err", err.Error())
+		_ = srv.Close()
+	}
+	logger.Info("shut down")
+	return nil
+}
+
+// openStore opens PostgreSQL when --db is given, else SQLite in --data.
+func openStore(ctx context.Context, f *serveFlags) (store, error) {
+	if f.db != "" {
+		var opts []postgres.Option
+		if f.dbSchema != "" {
+			opts = append(opts, postgres.WithSchema(f.dbSchema))
+		}
+		db, err := postgres.Open(ctx, f.db, opts...)
+		if err != nil {
+			return nil, fmt.Errorf("open PostgreSQL: %w", err)
+		}
+		return db, nil
+	}
+	if err := os.MkdirAll(f.data, 0o750); err != nil {
+		return nil, fmt.Errorf("create data directory: %w", err)
+	}
+	db, err := sqlite.Open(ctx, filepath.Join(f.data, "xiaobao.db"))
+	if err != nil {
+		return nil, err
+	}
+	return db, nil
+}
+
+// bootstrapKey stores secret as the admin key "bootstrap" unless a key with
+// that secret exists (revoked or not: a revoked bootstrap key stays revoked).
+func bootstrapKey(ctx context.Context, keys auth.KeyStore, secret string, logger *slog.Logger) error {
+	if secret == "" {
+		return nil
+	}
+	if len(secret) < 16 {
+		return errors.New("XIAOBAO_BOOTSTRAP_KEY must be at least 16 characters")
+	}
+	hash := auth.HashSecret(secret)
+	_, err := keys.KeyByHash(ctx, hash)
+	if err == nil {
+		return nil
+	} else if xiaobao.ErrorCode(err) != xiaobao.ENOTFOUND {
+		return fmt.Errorf("look up bootstrap key: %w", err)
+	}
+	k := &auth.Key{ID: auth.NewID(), Name: "bootstrap", Hash: hash, Prefix: secret[:7],
+		Scopes: []string{auth.ScopeAdmin}, CreatedAt: time.Now().UTC()}
+	if err := keys.CreateKey(ctx, k); err != nil && xiaobao.ErrorCode(err) != xiaobao.ECONFLICT {
+		return fmt.Errorf("store bootstrap key: %w", err)
+	}
+	logger.Info("bootstrap admin key stored", "key_id", k.ID)
+	return nil
+}
+
+// rules runs `xiaobao rules validate FILE...` and `xiaobao rules builtin`.
+func rules(args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, "usage: xiaobao rules validate FILE... | xiaobao rules builtin\n")
+		return errUsage
+	}
+	switch args[0] {
+	case "builtin":
+		_, err := stdout.Write(guard.BuiltinPack())
+		return err
+	case "validate":
+		if len(args) < 2 {
+			fmt.Fprint(stderr, "usage: xiaobao rules validate FILE...\n")
+			return errUsage
+		}
+		return validatePacks(args[1:], stdout)
+	default:
+		fmt.Fprintf(stderr, "xiaobao rules: unknown command %q\n", args[0])
+		return errUsage
+	}
+}
+
+// validatePacks compiles each pack file and then all of them together (rule
+// ids must be unique across packs), printing every error with its rule id
+// and position.
+func validatePacks(files []string, stdout io.Writer) error {
+	var (
+		packs []*guard.Pack
+		bad   int
+	)
+	for _, file := range files {
+		src, err := os.ReadFile(file)
+		if err != nil {
+			fmt.Fprintf(stdout, "%s: %v\n", file, err)
+			bad++
+			continue
+		}
+		p, err := guard.ParsePack(src)
+		if err != nil {
+			printErrors(stdout, file, err)
+			bad++
+			continue
+		}
+		fmt.Fprintf(stdout, "%s: ok: pack %s, %d rules\n", file, p.Spec.Pack, len(p.Rules))
+		packs = append(packs, p)
+	}
+	if bad == 0 && len(packs) > 1 {
+		if _, err := guard.NewRuleset(packs...); err != nil {
+			printErrors(stdout, "packs together", err)
+			return errors.New("the rule packs conflict")
+		}
+	}
+	if bad > 0 {
+		return fmt.Errorf("%d of %d rule pack files are invalid", bad, len(files))
+	}
+	return nil
+}
+
+func printErrors(w io.Writer, where string, err error) {
+	fields := xiaobao.ErrorFields(err)
+	if len(fields) == 0 {
+		fmt.Fprintf(w, "%s: %v\n", where, xiaobao.ErrorMessage(err))
+		return
+	}
+	for _, fe := range fields {
+		fmt.Fprintf(w, "%s: %s: %s\n", where, fe.Field, fe.Reason)
+	}
+}
