@@ -55,10 +55,9 @@ func Invalid(message string, fields ...FieldError) *Error {
 // ErrorCode returns the code of the first *Error in err's chain, EINTERNAL for
 // any other non-nil error and "" for nil.
 func ErrorCode(err error) string {
-	var e *Error
 	if err == nil {
 		return ""
-	} else if errors.As(err, &e) {
+	} else if e, ok := errors.AsType[*Error](err); ok {
 		return e.Code
 	}
 	return EINTERNAL
@@ -66,10 +65,9 @@ func ErrorCode(err error) string {
 
 // ErrorMessage returns the user-safe message of err.
 func ErrorMessage(err error) string {
-	var e *Error
 	if err == nil {
 		return ""
-	} else if errors.As(err, &e) {
+	} else if e, ok := errors.AsType[*Error](err); ok {
 		return e.Message
 	}
 	return "internal error"
@@ -77,8 +75,7 @@ func ErrorMessage(err error) string {
 
 // ErrorFields returns the field errors of the first *Error in err's chain.
 func ErrorFields(err error) []FieldError {
-	var e *Error
-	if errors.As(err, &e) {
+	if e, ok := errors.AsType[*Error](err); ok {
 		return e.Fields
 	}
 	return nil

@@ -9,6 +9,8 @@ import (
 	"sync/atomic"
 
 	"github.com/expr-lang/expr/vm"
+
+	"github.com/xiaobao-org/xiaobao/pii"
 )
 
 // Scorer is a trained model. It scores the features of an event and names
@@ -85,10 +87,20 @@ func (e *Engine) Apply(ev *Event, action Action, typology string) {
 // Features computes the features of ev and folds it into state, returning
 // a copy of the env (training and evaluation use it).
 func (e *Engine) Features(ev *Event) Env {
+	e.prepare(ev)
+	return e.env
+}
+
+// prepare computes every feature of ev into e.env and folds ev into state:
+// the one path shared by decisions, training and evaluation.
+func (e *Engine) prepare(ev *Event) {
 	e.state.observe(ev, &e.env)
 	e.lists.Load().fill(ev, &e.env.Lists)
 	scanMemo(ev.Memo, &e.env.Memo)
-	return e.env
+	if ev.Counterparty.Name != "" && !e.env.Memo.Any {
+		// The scam script often names the payee ("安全账户", "退款专员").
+		scanMemo(ev.Counterparty.Name, &e.env.Memo)
+	}
 }
 
 // Decide computes features, evaluates rules, lists and the model, walks the
@@ -97,12 +109,7 @@ func (e *Engine) Features(ev *Event) Env {
 func (e *Engine) Decide(ev *Event) *Decision {
 	rs := e.rules.Load()
 	env := &e.env
-	e.state.observe(ev, env)
-	e.lists.Load().fill(ev, &env.Lists)
-	scanMemo(ev.Memo, &env.Memo)
-	if ev.Counterparty.Name != "" && !env.Memo.Any {
-		scanMemo(ev.Counterparty.Name, &env.Memo)
-	}
+	e.prepare(ev)
 
 	d := &Decision{
 		EventID:    ev.ID,
@@ -165,21 +172,32 @@ func (e *Engine) Decide(ev *Event) *Decision {
 	x.RuleAction, x.ScoreAction = ruleAction, scoreAction
 	action := max(ruleAction, scoreAction)
 
-	// A customer who dismissed earlier interventions on the same payee or
-	// typology and tries again climbs the ladder, up to a human call.
-	if action >= Remind && action < Hold {
-		n, strongest := e.state.priorInterventions(ev, d.Typology, set.EscalationWindow)
-		if n > 0 && strongest >= action {
-			to := min(strongest+1, Hold)
-			if !ev.Type.HoldsMoney() && to > Friction {
-				to = max(action, Friction)
+	// A customer who dismissed earlier interventions and tries again climbs
+	// the ladder, up to a human call: one step above the strongest earlier
+	// step on the same payee, or one step above this decision when only the
+	// typology matches (a new payee in the same scam). A retry to the same
+	// payee within a day climbs even when the rules no longer fire: the
+	// attempted money is now in the customer's history and dilutes the
+	// signals that fired the first time.
+	if action < Hold {
+		pn, pStrongest, pRecent, tn := e.state.priorInterventions(ev, d.Typology, set.EscalationWindow)
+		to := action
+		if pn > 0 && pStrongest >= max(action, Remind) && (action >= Remind || pRecent) {
+			to = min(pStrongest+1, Hold)
+		} else if tn > 0 && action >= Remind {
+			to = min(action+1, Hold)
+		}
+		if !ev.Type.HoldsMoney() && to > Friction {
+			to = max(action, Friction)
+		}
+		if to > action {
+			x.Escalation = fmt.Sprintf("%d earlier intervention(s) on the same payee (strongest %s) and %d on the same typology within %dh: %s → %s",
+				pn, pStrongest, tn, set.EscalationWindow/3600, action, to)
+			x.Steps = append(x.Steps, "escalation → "+to.String())
+			if d.Typology == "" {
+				d.Typology = e.state.lastTypology(ev)
 			}
-			if to > action {
-				x.Escalation = fmt.Sprintf("%d earlier intervention(s) on the same payee or typology within %dh, strongest %s: %s → %s",
-					n, set.EscalationWindow/3600, strongest, action, to)
-				x.Steps = append(x.Steps, "escalation → "+to.String())
-				action = to
-			}
+			action = to
 		}
 	}
 
@@ -196,7 +214,7 @@ func (e *Engine) Decide(ev *Event) *Decision {
 	}
 	d.Action = action
 	if action > Allow {
-		d.Message = rs.message(d.Typology, action)
+		d.Message = rs.message(d.Typology, action, set)
 	}
 	switch action {
 	case CoolingOff:
@@ -271,6 +289,9 @@ func explainVars(env *Env, vars []string) (map[string]any, string) {
 		if f, isF := v.(float64); isF {
 			v = roundFloat(f)
 		}
+		if mask := sensitiveVars[name]; mask != nil {
+			v = mask(v.(string))
+		}
 		vals[name] = v
 		if i > 0 {
 			b.WriteString(", ")
@@ -285,6 +306,14 @@ func explainVars(env *Env, vars []string) (map[string]any, string) {
 		}
 	}
 	return vals, b.String()
+}
+
+// sensitiveVars are features that carry personal data: explanations are
+// stored and shown to staff, so they hold the masked form.
+var sensitiveVars = map[string]func(string) string{
+	"payee.account":   pii.MaskAccount,
+	"payee.name":      pii.MaskName,
+	"event.memo_text": func(s string) string { r, _ := pii.Redact(s); return r },
 }
 
 func roundFloat(f float64) float64 {

@@ -66,7 +66,8 @@ type CustomerEnv struct {
 	ProfileChanges24h int `expr:"profile_changes_24h"`
 	PayeeAdds24h      int `expr:"payee_adds_24h"`
 
-	// Outflows: transfers, withdrawals and payments.
+	// Outflows to accounts: transfers and withdrawals (payments to
+	// merchants are counted apart, in pay_*).
 	OutCount10m int     `expr:"out_count_10m"`
 	OutCount1h  int     `expr:"out_count_1h"`
 	OutCount24h int     `expr:"out_count_24h"`
@@ -79,8 +80,19 @@ type CustomerEnv struct {
 	OutSum7d    float64 `expr:"out_sum_7d"`
 	OutSum30d   float64 `expr:"out_sum_30d"`
 	OutSum90d   float64 `expr:"out_sum_90d"`
-	// History before this event, over 90 days: mean and largest outflow,
-	// and how this amount compares (0 when there is no history).
+	// Payments to merchant terminals.
+	PayCount1h  int     `expr:"pay_count_1h"`
+	PayCount24h int     `expr:"pay_count_24h"`
+	PayCount7d  int     `expr:"pay_count_7d"`
+	PayCount30d int     `expr:"pay_count_30d"`
+	PaySum1h    float64 `expr:"pay_sum_1h"`
+	PaySum24h   float64 `expr:"pay_sum_24h"`
+	PaySum7d    float64 `expr:"pay_sum_7d"`
+	PaySum30d   float64 `expr:"pay_sum_30d"`
+	// History before this event, over 90 days, of the same kind of outflow
+	// (payments for a payment, transfers and withdrawals otherwise): mean
+	// and largest amount, and how this amount compares (0 when there is no
+	// history).
 	OutAvg90d   float64 `expr:"out_avg_90d"`
 	OutMax90d   float64 `expr:"out_max_90d"`
 	AmountToAvg float64 `expr:"amount_to_avg"`
@@ -144,6 +156,11 @@ type IPEnv struct {
 type PayeeEnv struct {
 	Account string `expr:"account"`
 	Name    string `expr:"name"`
+	// Institution is true when the payee name is a school, hospital,
+	// utility or government body; Company when it is a registered company.
+	// Scams pay people, so rules about "a new personal account" exclude both.
+	Institution bool `expr:"institution"`
+	Company     bool `expr:"company"`
 	// IsNew is true when this customer never paid or added this account before.
 	IsNew      bool    `expr:"is_new"`
 	KnownDays  float64 `expr:"known_days"`  // since this customer first used it; 0 if new
@@ -197,5 +214,7 @@ type MemoEnv struct {
 	LoanFee      bool `expr:"loan_fee"`      // 保证金, 解冻, 验资, 刷流水, 手续费
 	CreditRepair bool `expr:"credit_repair"` // 征信修复, 洗白, 消除逾期
 	Gambling     bool `expr:"gambling"`      // 下注, 上分, 彩金, 博彩, 百家乐
+	DebtAgent    bool `expr:"debt_agent"`    // 停息挂账, 债务优化, 代理维权, 反催收
+	Wages        bool `expr:"wages"`         // 工资, 薪, 劳务费, 报酬: an employer paying, not a scam
 	Any          bool `expr:"any"`
 }

@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/expr-lang/expr"
@@ -85,6 +86,12 @@ type Rule struct {
 	// vars are the features the condition reads, shown when it fires.
 	vars []string
 }
+
+// Reads returns the features the rule's condition reads, sorted.
+func (r *Rule) Reads() []string { return r.vars }
+
+// Action returns the rule's minimum ladder step.
+func (r *Rule) MinAction() Action { return r.action }
 
 // Pack is a parsed, validated and compiled rule pack.
 type Pack struct {
@@ -378,14 +385,25 @@ func NewRuleset(packs ...*Pack) (*Ruleset, error) {
 	return rs, nil
 }
 
-// message picks the template for a typology and step: the most specific wins.
-func (rs *Ruleset) message(typology string, a Action) *Message {
+// message picks the template for a typology and step (the most specific
+// wins) and fills in {minutes}, how long the money waits.
+func (rs *Ruleset) message(typology string, a Action, set *Settings) *Message {
+	m := defaultMessages[a]
 	for _, k := range []msgKey{{typology, a, false}, {typology, 0, true}, {"", a, false}, {"", 0, true}} {
-		if m, ok := rs.messages[k]; ok {
-			return &m
+		if t, ok := rs.messages[k]; ok {
+			m = t
+			break
 		}
 	}
-	m := defaultMessages[a]
+	if strings.Contains(m.ZH, "{minutes}") || strings.Contains(m.EN, "{minutes}") {
+		minutes := set.CoolingOffMinutes
+		if a == Hold {
+			minutes = set.HoldMinutes
+		}
+		n := strconv.Itoa(minutes)
+		m.ZH = strings.ReplaceAll(m.ZH, "{minutes}", n)
+		m.EN = strings.ReplaceAll(m.EN, "{minutes}", n)
+	}
 	return &m
 }
 

@@ -13,13 +13,14 @@ import (
 // key order so the same state always encodes to the same bytes, which makes
 // "the state after a restart equals the state before" checkable byte for byte.
 
-const snapshotMagic = "XBFS0001"
+const snapshotMagic = "XBFS0003"
 
 type enc struct{ b []byte }
 
 func (e *enc) u(v uint64)   { e.b = binary.AppendUvarint(e.b, v) }
 func (e *enc) i(v int64)    { e.b = binary.AppendVarint(e.b, v) }
 func (e *enc) u32(v uint32) { e.u(uint64(v)) }
+func (e *enc) str(v string) { e.u(uint64(len(v))); e.b = append(e.b, v...) }
 
 func (e *enc) buckets(bs []bucket) {
 	e.u(uint64(len(bs)))
@@ -59,6 +60,16 @@ func (s *State) MarshalBinary() ([]byte, error) {
 	e.b = append(e.b, snapshotMagic...)
 	e.u32(s.now)
 	e.u32(s.sweepAt)
+	names := make([]uint64, 0, len(s.typologyNames))
+	for h := range s.typologyNames {
+		names = append(names, uint64(h))
+	}
+	sort.Slice(names, func(i, j int) bool { return names[i] < names[j] })
+	e.u(uint64(len(names)))
+	for _, h := range names {
+		e.u(h)
+		e.str(s.typologyNames[uint32(h)])
+	}
 	e.u(uint64(len(s.customers)))
 	for _, k := range sortedKeys(s.customers) {
 		c := s.customers[k]
@@ -76,9 +87,12 @@ func (s *State) MarshalBinary() ([]byte, error) {
 			e.u(uint64(c.recent[i].typ))
 		}
 		e.series(&c.out)
+		e.series(&c.pay)
 		e.buckets(c.nightRound)
 		e.buckets(c.round)
+		e.buckets(c.loanApps)
 		e.seen(c.payees)
+		e.seen(c.merchants)
 		e.seen(c.added)
 		e.seen(c.devices)
 		e.seen(c.ips)
@@ -157,6 +171,16 @@ func (d *dec) i() int64 {
 
 func (d *dec) u32() uint32 { return uint32(d.u()) }
 
+func (d *dec) str() string {
+	n := d.count()
+	if d.err != nil {
+		return ""
+	}
+	v := string(d.b[:n])
+	d.b = d.b[n:]
+	return v
+}
+
 // count reads a length and checks it against what the remaining bytes can
 // hold, so a corrupt snapshot cannot make us allocate without bound.
 func (d *dec) count() int {
@@ -212,6 +236,10 @@ func (s *State) UnmarshalBinary(b []byte) error {
 	n.now = d.u32()
 	n.sweepAt = d.u32()
 	for k := d.count(); k > 0 && d.err == nil; k-- {
+		h := d.u32()
+		n.typologyNames[h] = d.str()
+	}
+	for k := d.count(); k > 0 && d.err == nil; k-- {
 		c := &customerState{}
 		h := d.u()
 		for _, p := range []*uint32{&c.first, &c.last, &c.registered, &c.lastLogin, &c.devChange, &c.phoneChange, &c.profileChange, &c.loanPayout} {
@@ -226,9 +254,12 @@ func (s *State) UnmarshalBinary(b []byte) error {
 			c.recent[i] = recentEvent{t: d.u32(), typ: uint8(d.u() % uint64(len(EventTypes)))}
 		}
 		d.series(&c.out)
+		d.series(&c.pay)
 		c.nightRound = d.buckets()
 		c.round = d.buckets()
+		c.loanApps = d.buckets()
 		c.payees = d.seen()
+		c.merchants = d.seen()
 		c.added = d.seen()
 		c.devices = d.seen()
 		c.ips = d.seen()

@@ -9,6 +9,7 @@ import (
 // distinct counts saturate at them.
 const (
 	capCustomerPayees  = 32
+	capMerchants       = 16
 	capCustomerAdded   = 6
 	capCustomerDevices = 6
 	capCustomerIPs     = 6
@@ -47,10 +48,13 @@ type customerState struct {
 	recentPos     uint8
 	recentN       uint8
 	recent        [recentEvents]recentEvent
-	out           series
+	out           series   // transfers and withdrawals: money sent to accounts
+	pay           series   // payments to merchants
 	nightRound    []bucket // day buckets of night-time round outflows
 	round         []bucket // day buckets of round outflows
-	payees        seenSet  // paid to
+	loanApps      []bucket // day buckets of loan applications
+	payees        seenSet  // accounts sent money to
+	merchants     seenSet  // merchant terminals paid
 	added         seenSet  // added with payee_add
 	devices       seenSet
 	ips           seenSet
@@ -87,6 +91,9 @@ type State struct {
 	ips       map[uint64]*ipState
 	payees    map[uint64]*payeeState
 	labels    labels
+	// typologyNames resolves the folded typology hashes kept in
+	// interventions; typologies are few, so this stays tiny.
+	typologyNames map[uint32]string
 	// now is the latest event time seen; eviction of idle entities keys off
 	// it, never off the wall clock, so replays evict identically.
 	now      uint32
@@ -97,11 +104,12 @@ type State struct {
 // NewState returns empty feature state.
 func NewState() *State {
 	return &State{
-		customers: make(map[uint64]*customerState),
-		devices:   make(map[uint64]*deviceState),
-		ips:       make(map[uint64]*ipState),
-		payees:    make(map[uint64]*payeeState),
-		labels:    newLabels(),
+		customers:     make(map[uint64]*customerState),
+		devices:       make(map[uint64]*deviceState),
+		ips:           make(map[uint64]*ipState),
+		payees:        make(map[uint64]*payeeState),
+		labels:        newLabels(),
+		typologyNames: map[uint32]string{},
 	}
 }
 
@@ -262,7 +270,13 @@ func (s *State) observe(ev *Event, env *Env) {
 		ce.HoursSinceFlag = hoursBetween(f.at, t)
 		ce.FlagTypology = f.typology
 	}
-	n90, sum90, max90 := c.out.window(t, 90*unitDay, &customerLevels)
+	// History is compared like with like: a payment with earlier payments,
+	// a transfer or withdrawal with earlier transfers and withdrawals.
+	hist := &c.out
+	if ev.Type == Payment {
+		hist = &c.pay
+	}
+	n90, sum90, max90 := hist.window(t, 90*unitDay, &customerLevels)
 	ce.OutHistory = n90
 	ce.OutAvg90d, ce.OutMax90d, ce.AmountToAvg, ce.AmountToMax = 0, 0, 0, 0
 	if n90 > 0 {
@@ -309,6 +323,10 @@ func (s *State) observe(ev *Event, env *Env) {
 	}
 	pe := &env.Payee
 	*pe = PayeeEnv{Account: ev.Counterparty.Account, Name: ev.Counterparty.Name}
+	if pe.Name != "" {
+		pe.Institution = containsAny(pe.Name, institutionWords)
+		pe.Company = containsAny(pe.Name, companyWords)
+	}
 	pe.AddedHours = Never
 	if ph != 0 {
 		// is_new means never paid before: a payee added with payee_add a
@@ -318,6 +336,14 @@ func (s *State) observe(ev *Event, env *Env) {
 			pe.AddedHours = hoursBetween(c.added[i].first, t)
 		}
 		switch {
+		case ev.Type == Payment:
+			// Merchants are remembered apart, so shopping never pushes the
+			// landlord or family out of the customer's known payees.
+			isNew, first := c.merchants.add(ph, t, capMerchants)
+			pe.IsNew = isNew
+			if !isNew {
+				pe.KnownDays = daysBetween(first, t)
+			}
 		case outflow:
 			isNew, first := c.payees.add(ph, t, capCustomerPayees)
 			pe.IsNew = isNew
@@ -347,6 +373,8 @@ func (s *State) observe(ev *Event, env *Env) {
 	case LoanPayout:
 		c.loanPayout = t
 		c.loanPayoutAmt = amt
+	case LoanApply:
+		c.loanApps = addBucket(c.loanApps, t/unitDay, amt, 8)
 	}
 
 	// Recent non-windowed events, for short-window counts by type.
@@ -385,14 +413,15 @@ func (s *State) observe(ev *Event, env *Env) {
 				ce.PayeeAdds24h++
 			}
 		}
-		if typ == LoanApply && age < 7*unitDay {
-			ce.LoanApps7d++
-		}
 	}
 
 	// Outflow windows, including this event.
 	if outflow {
-		c.out.add(t, amt, &customerLevels)
+		if ev.Type == Payment {
+			c.pay.add(t, amt, &customerLevels)
+		} else {
+			c.out.add(t, amt, &customerLevels)
+		}
 		if e.Round {
 			c.round = addBucket(c.round, t/unitDay, amt, keepDays)
 		}
@@ -417,6 +446,15 @@ func (s *State) observe(ev *Event, env *Env) {
 	ce.OutCount30d, ce.OutSum30d = n, float64(sum)/100
 	n, sum, _ = c.out.window(t, 90*unitDay, &customerLevels)
 	ce.OutCount90d, ce.OutSum90d = n, float64(sum)/100
+	n, sum, _ = c.pay.window(t, unitHour, &customerLevels)
+	ce.PayCount1h, ce.PaySum1h = n, float64(sum)/100
+	n, sum, _ = c.pay.window(t, unitDay, &customerLevels)
+	ce.PayCount24h, ce.PaySum24h = n, float64(sum)/100
+	n, sum, _ = c.pay.window(t, 7*unitDay, &customerLevels)
+	ce.PayCount7d, ce.PaySum7d = n, float64(sum)/100
+	n, sum, _ = c.pay.window(t, 30*unitDay, &customerLevels)
+	ce.PayCount30d, ce.PaySum30d = n, float64(sum)/100
+	ce.LoanApps7d = countBuckets(c.loanApps, t, 7)
 	ce.NightRoundOut7d = countBuckets(c.nightRound, t, 7)
 	ce.NightRoundOut30d = countBuckets(c.nightRound, t, 30)
 	ce.RoundOut7d = countBuckets(c.round, t, 7)
@@ -527,6 +565,7 @@ func (s *State) remember(ev *Event, action Action, typology string) {
 	}
 	if typology != "" {
 		iv.typology = fold(fnv64(typology))
+		s.typologyNames[iv.typology] = typology
 	}
 	if len(c.interventions) < capInterventions {
 		c.interventions = append(c.interventions, iv)
@@ -536,13 +575,14 @@ func (s *State) remember(ev *Event, action Action, typology string) {
 	c.interventions[len(c.interventions)-1] = iv
 }
 
-// priorInterventions returns how many interventions the customer was shown
-// within window seconds before ev on the same payee or the same typology,
-// and the strongest of them.
-func (s *State) priorInterventions(ev *Event, typology string, window uint32) (n int, strongest Action) {
+// priorInterventions counts the interventions the customer was shown
+// within window seconds before ev on the same payee (with the strongest of
+// them, and whether one was within the last day) and, separately, those on
+// the same typology with another payee.
+func (s *State) priorInterventions(ev *Event, typology string, window uint32) (payeeN int, strongest Action, recent bool, typologyN int) {
 	c := s.customers[fnv64(ev.Customer.ID)]
 	if c == nil {
-		return 0, Allow
+		return 0, Allow, false, 0
 	}
 	t := stamp(ev.OccurredAt.Unix())
 	var payee, typ uint32
@@ -556,12 +596,32 @@ func (s *State) priorInterventions(ev *Event, typology string, window uint32) (n
 		if iv.t > t || t-iv.t >= window {
 			continue
 		}
-		if payee != 0 && iv.payee == payee || typ != 0 && iv.typology == typ {
-			n++
+		switch {
+		case payee != 0 && iv.payee == payee:
+			payeeN++
 			strongest = max(strongest, iv.action)
+			recent = recent || t-iv.t < unitDay
+		case typ != 0 && iv.typology == typ:
+			typologyN++
 		}
 	}
-	return n, strongest
+	return payeeN, strongest, recent, typologyN
+}
+
+// lastTypology returns the typology of the latest intervention on ev's
+// payee, so an escalated retry is explained in the same terms.
+func (s *State) lastTypology(ev *Event) string {
+	c := s.customers[fnv64(ev.Customer.ID)]
+	if c == nil || ev.Counterparty.Account == "" {
+		return ""
+	}
+	payee := fold(fnv64(ev.Counterparty.Account))
+	for i := len(c.interventions) - 1; i >= 0; i-- {
+		if iv := c.interventions[i]; iv.payee == payee && iv.typology != 0 {
+			return s.typologyNames[iv.typology]
+		}
+	}
+	return ""
 }
 
 // maybeSweep evicts entities idle for more than 91 days, a slice at a time,
@@ -609,9 +669,26 @@ var memoLexicon = [...]struct {
 	{func(m *MemoEnv) *bool { return &m.Refund }, []string{"退款", "理赔", "快递丢失", "双倍赔偿", "赔付", "退货退款"}},
 	{func(m *MemoEnv) *bool { return &m.Rebate }, []string{"刷单", "返利", "佣金", "做任务", "垫付", "点赞", "兼职"}},
 	{func(m *MemoEnv) *bool { return &m.Investment }, []string{"投资", "理财", "收益", "带单", "炒币", "usdt", "USDT", "内幕", "稳赚", "导师"}},
-	{func(m *MemoEnv) *bool { return &m.LoanFee }, []string{"保证金", "解冻", "验资", "刷流水", "手续费", "激活费", "工本费", "放款"}},
+	{func(m *MemoEnv) *bool { return &m.LoanFee }, []string{"保证金", "解冻", "验资", "刷流水", "手续费", "激活费", "工本费"}},
 	{func(m *MemoEnv) *bool { return &m.CreditRepair }, []string{"征信修复", "修复征信", "洗白", "消除逾期", "征信洗白", "逾期记录"}},
 	{func(m *MemoEnv) *bool { return &m.Gambling }, []string{"下注", "上分", "彩金", "博彩", "百家乐", "赌", "充值上分", "棋牌"}},
+	{func(m *MemoEnv) *bool { return &m.DebtAgent }, []string{"停息挂账", "债务优化", "债务重组", "债务规划", "协商还款", "代理维权", "反催收", "征信投诉", "减免利息", "退息", "个性化分期"}},
+	{func(m *MemoEnv) *bool { return &m.Wages }, []string{"工资", "薪", "劳务费", "报酬"}},
+}
+
+// Payee names that mark an institution or a company.
+var (
+	institutionWords = []string{"大学", "学院", "学校", "中学", "小学", "幼儿园", "医院", "卫生院", "物业", "税务", "社保", "医保", "公积金", "供电", "电力", "水务", "自来水", "燃气", "公安局", "交警"}
+	companyWords     = []string{"有限公司", "有限责任公司", "股份公司", "集团"}
+)
+
+func containsAny(s string, words []string) bool {
+	for _, w := range words {
+		if strings.Contains(s, w) {
+			return true
+		}
+	}
+	return false
 }
 
 func scanMemo(text string, m *MemoEnv) {
@@ -619,6 +696,10 @@ func scanMemo(text string, m *MemoEnv) {
 	if text == "" {
 		return
 	}
+	defer func() {
+		m.Any = m.SafeAccount || m.Police || m.StudentLoan || m.Refund || m.Rebate || m.Investment ||
+			m.LoanFee || m.CreditRepair || m.Gambling || m.DebtAgent
+	}()
 	ascii := true
 	for i := 0; i < len(text); i++ {
 		if text[i] >= utf8.RuneSelf {
@@ -633,7 +714,6 @@ func scanMemo(text string, m *MemoEnv) {
 			}
 			if strings.Contains(text, w) {
 				*l.flag(m) = true
-				m.Any = true
 				break
 			}
 		}
