@@ -96,11 +96,12 @@ func (e *Engine) Features(ev *Event) Env {
 func (e *Engine) prepare(ev *Event) {
 	e.state.observe(ev, &e.env)
 	e.lists.Load().fill(ev, &e.env.Lists)
-	scanMemo(ev.Memo, &e.env.Memo)
-	if ev.Counterparty.Name != "" && !e.env.Memo.Any {
+	f := lexScan(ev.Memo)
+	if ev.Counterparty.Name != "" && f&wScam == 0 {
 		// The scam script often names the payee ("安全账户", "退款专员").
-		scanMemo(ev.Counterparty.Name, &e.env.Memo)
+		f |= lexScan(ev.Counterparty.Name) & wScam
 	}
+	setMemo(f, &e.env.Memo)
 }
 
 // Decide computes features, evaluates rules, lists and the model, walks the
@@ -123,15 +124,21 @@ func (e *Engine) Decide(ev *Event) *Decision {
 	ruleAction := Allow
 	var top *Rule
 	for _, r := range rs.byNode[ev.Type.index()] {
-		out, err := e.vm.Run(r.program, env)
-		if err != nil {
-			if e.OnRuleError != nil {
-				e.OnRuleError(r.ID, err)
+		if r.fast != nil {
+			if !r.fast(env) {
+				continue
 			}
-			continue
-		}
-		if fired, _ := out.(bool); !fired {
-			continue
+		} else {
+			out, err := e.vm.Run(r.program, env)
+			if err != nil {
+				if e.OnRuleError != nil {
+					e.OnRuleError(r.ID, err)
+				}
+				continue
+			}
+			if fired, _ := out.(bool); !fired {
+				continue
+			}
 		}
 		reason := Reason{Rule: r.ID, Code: r.Code, Typology: r.Typology, Action: r.action, Score: r.Score}
 		reason.Values, reason.Detail = explainVars(env, r.vars)

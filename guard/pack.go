@@ -83,6 +83,9 @@ type Rule struct {
 	action  Action
 	nodes   uint32 // bit per EventType index
 	program *vm.Program
+	// fast evaluates the condition directly on Env (compileFast); nil
+	// leaves the rule on expr's VM.
+	fast func(*Env) bool
 	// vars are the features the condition reads, shown when it fires.
 	vars []string
 }
@@ -228,6 +231,7 @@ func CompilePack(spec PackSpec) (*Pack, error) {
 				bad(f+".when", "%s", exprReason(err))
 			} else {
 				r.program = prog
+				r.fast, _ = compileFast(prog)
 				r.vars = referencedVars(prog.Node())
 			}
 		}

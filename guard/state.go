@@ -1,10 +1,5 @@
 package guard
 
-import (
-	"strings"
-	"unicode/utf8"
-)
-
 // Caps of the bounded sets in feature state. They bound memory per entity;
 // distinct counts saturate at them.
 const (
@@ -15,8 +10,8 @@ const (
 	capCustomerIPs     = 6
 	capNightPayees     = 12
 	capInterventions   = 8
-	capDeviceCustomers = 64
-	capIPCustomers     = 64
+	capDeviceCustomers = 32
+	capIPCustomers     = 32
 	capPayeePayers     = 128
 	recentEvents       = 24
 )
@@ -82,6 +77,12 @@ type payeeState struct {
 	reported    uint32
 	falseAlarms uint32
 }
+
+// The windows read on every event, ascending.
+var (
+	outWindows = [6]uint32{600, unitHour, unitDay, 7 * unitDay, 30 * unitDay, 90 * unitDay}
+	payWindows = [5]uint32{unitHour, unitDay, 7 * unitDay, 30 * unitDay, 90 * unitDay}
+)
 
 // State is the feature state of a Guard engine: bounded, in memory, rebuilt
 // after a restart from a snapshot and the events stored after it.
@@ -270,18 +271,24 @@ func (s *State) observe(ev *Event, env *Env) {
 		ce.HoursSinceFlag = hoursBetween(f.at, t)
 		ce.FlagTypology = f.typology
 	}
+	// Windows are read before this event is added (so they are its
+	// history) and the event is then added to each, which is exact: the
+	// event lies within every window that ends at it.
+	var ow [6]agg
+	var pw [5]agg
+	c.out.windows(t, &customerLevels, outWindows[:], ow[:])
+	c.pay.windows(t, &customerLevels, payWindows[:], pw[:])
 	// History is compared like with like: a payment with earlier payments,
 	// a transfer or withdrawal with earlier transfers and withdrawals.
-	hist := &c.out
+	hist := ow[5]
 	if ev.Type == Payment {
-		hist = &c.pay
+		hist = pw[4]
 	}
-	n90, sum90, max90 := hist.window(t, 90*unitDay, &customerLevels)
-	ce.OutHistory = n90
+	ce.OutHistory = hist.n
 	ce.OutAvg90d, ce.OutMax90d, ce.AmountToAvg, ce.AmountToMax = 0, 0, 0, 0
-	if n90 > 0 {
-		ce.OutAvg90d = float64(sum90) / float64(n90) / 100
-		ce.OutMax90d = float64(max90) / 100
+	if hist.n > 0 {
+		ce.OutAvg90d = float64(hist.sum) / float64(hist.n) / 100
+		ce.OutMax90d = float64(hist.max) / 100
 		if outflow {
 			ce.AmountToAvg = e.Amount / max(ce.OutAvg90d, 1)
 			ce.AmountToMax = e.Amount / max(ce.OutMax90d, 1)
@@ -324,8 +331,9 @@ func (s *State) observe(ev *Event, env *Env) {
 	pe := &env.Payee
 	*pe = PayeeEnv{Account: ev.Counterparty.Account, Name: ev.Counterparty.Name}
 	if pe.Name != "" {
-		pe.Institution = containsAny(pe.Name, institutionWords)
-		pe.Company = containsAny(pe.Name, companyWords)
+		f := lexScan(pe.Name)
+		pe.Institution = f&wInstitution != 0
+		pe.Company = f&wCompany != 0
 	}
 	pe.AddedHours = Never
 	if ph != 0 {
@@ -432,40 +440,36 @@ func (s *State) observe(ev *Event, env *Env) {
 			}
 		}
 	}
-	var n int
-	var sum int64
-	n, sum, _ = c.out.window(t, 600, &customerLevels)
-	ce.OutCount10m, ce.OutSum10m = n, float64(sum)/100
-	n, sum, _ = c.out.window(t, unitHour, &customerLevels)
-	ce.OutCount1h, ce.OutSum1h = n, float64(sum)/100
-	n, sum, _ = c.out.window(t, unitDay, &customerLevels)
-	ce.OutCount24h, ce.OutSum24h = n, float64(sum)/100
-	n, sum, _ = c.out.window(t, 7*unitDay, &customerLevels)
-	ce.OutCount7d, ce.OutSum7d = n, float64(sum)/100
-	n, sum, _ = c.out.window(t, 30*unitDay, &customerLevels)
-	ce.OutCount30d, ce.OutSum30d = n, float64(sum)/100
-	n, sum, _ = c.out.window(t, 90*unitDay, &customerLevels)
-	ce.OutCount90d, ce.OutSum90d = n, float64(sum)/100
-	n, sum, _ = c.pay.window(t, unitHour, &customerLevels)
-	ce.PayCount1h, ce.PaySum1h = n, float64(sum)/100
-	n, sum, _ = c.pay.window(t, unitDay, &customerLevels)
-	ce.PayCount24h, ce.PaySum24h = n, float64(sum)/100
-	n, sum, _ = c.pay.window(t, 7*unitDay, &customerLevels)
-	ce.PayCount7d, ce.PaySum7d = n, float64(sum)/100
-	n, sum, _ = c.pay.window(t, 30*unitDay, &customerLevels)
-	ce.PayCount30d, ce.PaySum30d = n, float64(sum)/100
+	switch {
+	case ev.Type == Payment:
+		for i := range pw {
+			pw[i].plus(amt)
+		}
+	case outflow:
+		for i := range ow {
+			ow[i].plus(amt)
+		}
+	}
+	ce.OutCount10m, ce.OutSum10m = ow[0].n, float64(ow[0].sum)/100
+	ce.OutCount1h, ce.OutSum1h = ow[1].n, float64(ow[1].sum)/100
+	ce.OutCount24h, ce.OutSum24h = ow[2].n, float64(ow[2].sum)/100
+	ce.OutCount7d, ce.OutSum7d = ow[3].n, float64(ow[3].sum)/100
+	ce.OutCount30d, ce.OutSum30d = ow[4].n, float64(ow[4].sum)/100
+	ce.OutCount90d, ce.OutSum90d = ow[5].n, float64(ow[5].sum)/100
+	ce.PayCount1h, ce.PaySum1h = pw[0].n, float64(pw[0].sum)/100
+	ce.PayCount24h, ce.PaySum24h = pw[1].n, float64(pw[1].sum)/100
+	ce.PayCount7d, ce.PaySum7d = pw[2].n, float64(pw[2].sum)/100
+	ce.PayCount30d, ce.PaySum30d = pw[3].n, float64(pw[3].sum)/100
 	ce.LoanApps7d = countBuckets(c.loanApps, t, 7)
 	ce.NightRoundOut7d = countBuckets(c.nightRound, t, 7)
 	ce.NightRoundOut30d = countBuckets(c.nightRound, t, 30)
 	ce.RoundOut7d = countBuckets(c.round, t, 7)
 	ce.NightRoundPayees7d = c.nightPayees.distinct(t, 7*unitDay)
-	ce.Payees1h = c.payees.distinct(t, unitHour)
-	ce.Payees24h = c.payees.distinct(t, unitDay)
-	ce.Payees7d = c.payees.distinct(t, 7*unitDay)
-	ce.NewPayees24h = c.payees.distinctNew(t, unitDay)
-	ce.NewPayees7d = c.payees.distinctNew(t, 7*unitDay)
-	ce.Devices24h = c.devices.distinct(t, unitDay)
-	ce.Devices30d = c.devices.distinct(t, 30*unitDay)
+	pc := c.payees.counts(t)
+	ce.Payees1h, ce.Payees24h, ce.Payees7d = pc.h1, pc.d1, pc.d7
+	ce.NewPayees24h, ce.NewPayees7d = pc.new1, pc.new7
+	dc := c.devices.counts(t)
+	ce.Devices24h, ce.Devices30d = dc.d1, dc.d30
 	ce.IPs24h = c.ips.distinct(t, unitDay)
 
 	// Device, across customers.
@@ -479,10 +483,8 @@ func (s *State) observe(ev *Event, env *Env) {
 		d.customers.add(ch, t, capDeviceCustomers)
 		d.events.add(t, 0, &deviceLevels)
 		de := &env.Device
-		de.Customers1h = d.customers.distinct(t, unitHour)
-		de.Customers24h = d.customers.distinct(t, unitDay)
-		de.Customers30d = d.customers.distinct(t, 30*unitDay)
-		de.NewCustomers24h = d.customers.distinctNew(t, unitDay)
+		cc := d.customers.counts(t)
+		de.Customers1h, de.Customers24h, de.Customers30d, de.NewCustomers24h = cc.h1, cc.d1, cc.d30, cc.new1
 		de.Events1h, _, _ = d.events.window(t, unitHour, &deviceLevels)
 		de.Events24h, _, _ = d.events.window(t, unitDay, &deviceLevels)
 		de.SeenDays = daysBetween(d.first, t)
@@ -500,8 +502,8 @@ func (s *State) observe(ev *Event, env *Env) {
 		}
 		st.customers.add(ch, t, capIPCustomers)
 		st.events.add(t, 0, &deviceLevels)
-		env.IP.Customers1h = st.customers.distinct(t, unitHour)
-		env.IP.Customers24h = st.customers.distinct(t, unitDay)
+		cc := st.customers.counts(t)
+		env.IP.Customers1h, env.IP.Customers24h = cc.h1, cc.d1
 		env.IP.Events1h, _, _ = st.events.window(t, unitHour, &deviceLevels)
 		env.IP.Events24h, _, _ = st.events.window(t, unitDay, &deviceLevels)
 	}
@@ -516,26 +518,30 @@ func (s *State) observe(ev *Event, env *Env) {
 		p.last = max(p.last, t)
 		if outflow {
 			p.in.add(t, amt, &payeeLevels)
-			p.payers.add(ch, t, capPayeePayers)
-			if c.age >= 60 {
-				p.elderly.add(ch, t, capPayeePayers/4)
+			// Fan-in across customers is a mule signal for accounts; every
+			// merchant has it, so terminals are not tracked (which also keeps
+			// busy merchants from costing a 128-entry scan per payment).
+			if ev.Type != Payment {
+				p.payers.add(ch, t, capPayeePayers)
+				if c.age >= 60 {
+					p.elderly.add(ch, t, capPayeePayers/4)
+				}
 			}
 			if nightRound {
 				p.nightRound = addBucket(p.nightRound, t/unitDay, amt, keepDays)
 			}
 		}
 		pe.SeenDays = daysBetween(p.first, t)
+		var n int
+		var sum int64
 		n, sum, _ = p.in.window(t, unitHour, &payeeLevels)
 		pe.InCount1h = n
 		n, sum, _ = p.in.window(t, unitDay, &payeeLevels)
 		pe.InCount24h, pe.InSum24h = n, float64(sum)/100
 		n, sum, _ = p.in.window(t, 7*unitDay, &payeeLevels)
 		pe.InCount7d, pe.InSum7d = n, float64(sum)/100
-		pe.Payers1h = p.payers.distinct(t, unitHour)
-		pe.Payers24h = p.payers.distinct(t, unitDay)
-		pe.Payers7d = p.payers.distinct(t, 7*unitDay)
-		pe.Payers30d = p.payers.distinct(t, 30*unitDay)
-		pe.NewPayers24h = p.payers.distinctNew(t, unitDay)
+		pc := p.payers.counts(t)
+		pe.Payers1h, pe.Payers24h, pe.Payers7d, pe.Payers30d, pe.NewPayers24h = pc.h1, pc.d1, pc.d7, pc.d30, pc.new1
 		pe.ElderlyPayers7d = p.elderly.distinct(t, 7*unitDay)
 		pe.NightRoundIn7d = countBuckets(p.nightRound, t, 7)
 		pe.Reported = int(s.labels.payeeReported[ph])
@@ -652,70 +658,6 @@ func (s *State) maybeSweep() {
 	for h, p := range s.payees {
 		if p.last < cut {
 			delete(s.payees, h)
-		}
-	}
-}
-
-// memo vocabularies: what a scammer tells a victim to write, or what victims
-// write themselves. Kept short and specific: ordinary memos (房租, 生活费,
-// 学费) must not match.
-var memoLexicon = [...]struct {
-	flag  func(*MemoEnv) *bool
-	words []string
-}{
-	{func(m *MemoEnv) *bool { return &m.SafeAccount }, []string{"安全账户", "安全帐户", "资金核查", "资金清查", "清查资金", "配合调查", "国家账户"}},
-	{func(m *MemoEnv) *bool { return &m.Police }, []string{"公安", "警官", "通缉", "洗钱", "检察院", "法院传票", "涉案", "逮捕"}},
-	{func(m *MemoEnv) *bool { return &m.StudentLoan }, []string{"校园贷", "学生账户", "学生帐户", "注销账户", "注销贷款", "注销账号", "影响征信", "关闭账户"}},
-	{func(m *MemoEnv) *bool { return &m.Refund }, []string{"退款", "理赔", "快递丢失", "双倍赔偿", "赔付", "退货退款"}},
-	{func(m *MemoEnv) *bool { return &m.Rebate }, []string{"刷单", "返利", "佣金", "做任务", "垫付", "点赞", "兼职"}},
-	{func(m *MemoEnv) *bool { return &m.Investment }, []string{"投资", "理财", "收益", "带单", "炒币", "usdt", "USDT", "内幕", "稳赚", "导师"}},
-	{func(m *MemoEnv) *bool { return &m.LoanFee }, []string{"保证金", "解冻", "验资", "刷流水", "手续费", "激活费", "工本费"}},
-	{func(m *MemoEnv) *bool { return &m.CreditRepair }, []string{"征信修复", "修复征信", "洗白", "消除逾期", "征信洗白", "逾期记录"}},
-	{func(m *MemoEnv) *bool { return &m.Gambling }, []string{"下注", "上分", "彩金", "博彩", "百家乐", "赌", "充值上分", "棋牌"}},
-	{func(m *MemoEnv) *bool { return &m.DebtAgent }, []string{"停息挂账", "债务优化", "债务重组", "债务规划", "协商还款", "代理维权", "反催收", "征信投诉", "减免利息", "退息", "个性化分期"}},
-	{func(m *MemoEnv) *bool { return &m.Wages }, []string{"工资", "薪", "劳务费", "报酬"}},
-}
-
-// Payee names that mark an institution or a company.
-var (
-	institutionWords = []string{"大学", "学院", "学校", "中学", "小学", "幼儿园", "医院", "卫生院", "物业", "税务", "社保", "医保", "公积金", "供电", "电力", "水务", "自来水", "燃气", "公安局", "交警"}
-	companyWords     = []string{"有限公司", "有限责任公司", "股份公司", "集团"}
-)
-
-func containsAny(s string, words []string) bool {
-	for _, w := range words {
-		if strings.Contains(s, w) {
-			return true
-		}
-	}
-	return false
-}
-
-func scanMemo(text string, m *MemoEnv) {
-	*m = MemoEnv{}
-	if text == "" {
-		return
-	}
-	defer func() {
-		m.Any = m.SafeAccount || m.Police || m.StudentLoan || m.Refund || m.Rebate || m.Investment ||
-			m.LoanFee || m.CreditRepair || m.Gambling || m.DebtAgent
-	}()
-	ascii := true
-	for i := 0; i < len(text); i++ {
-		if text[i] >= utf8.RuneSelf {
-			ascii = false
-			break
-		}
-	}
-	for _, l := range memoLexicon {
-		for _, w := range l.words {
-			if ascii && w[0] >= utf8.RuneSelf {
-				continue
-			}
-			if strings.Contains(text, w) {
-				*l.flag(m) = true
-				break
-			}
 		}
 	}
 }

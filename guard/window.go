@@ -109,10 +109,7 @@ func (s *series) add(t uint32, amt int64, lv *levels) {
 // seconds before t (inclusive of t's own bucket), read from the finest
 // level that spans w.
 func (s *series) window(t uint32, w uint32, lv *levels) (n int, sum int64, max int64) {
-	k := 0
-	for k < len(lv)-1 && (lv[k].unit == 0 || lv[k].unit*(lv[k].keep-1) < w) && lv[k+1].unit != 0 {
-		k++
-	}
+	k := levelFor(lv, w)
 	bs, unit := s.l[k], lv[k].unit
 	now := t / unit
 	span := w / unit
@@ -131,6 +128,79 @@ func (s *series) window(t uint32, w uint32, lv *levels) (n int, sum int64, max i
 		}
 	}
 	return
+}
+
+// agg is a count and sum over a window.
+type agg struct {
+	n   int
+	sum int64
+	max int64
+}
+
+// plus adds one amount to an aggregate.
+func (a *agg) plus(amt int64) {
+	a.n++
+	a.sum += amt
+	if amt > a.max {
+		a.max = amt
+	}
+}
+
+// windows computes several windows (ascending widths ws) in one backward
+// pass per level, into out: the hot path reads six windows of the same
+// series for every event.
+func (s *series) windows(t uint32, lv *levels, ws []uint32, out []agg) {
+	clear(out)
+	for k := range lv {
+		if lv[k].unit == 0 {
+			continue
+		}
+		unit := lv[k].unit
+		now := t / unit
+		// The windows this level serves: those the finer levels cannot.
+		lo, hi := -1, -1
+		for j, w := range ws {
+			if levelFor(lv, w) == k {
+				if lo < 0 {
+					lo = j
+				}
+				hi = j
+			}
+		}
+		if lo < 0 {
+			continue
+		}
+		maxSpan := ws[hi] / unit
+		bs := s.l[k]
+		for i := len(bs) - 1; i >= 0; i-- {
+			b := &bs[i]
+			if b.i > now {
+				continue
+			}
+			age := now - b.i
+			if age >= maxSpan {
+				break
+			}
+			for j := lo; j <= hi; j++ {
+				if age < ws[j]/unit {
+					out[j].n += int(b.n)
+					out[j].sum += b.sum
+					if b.max > out[j].max {
+						out[j].max = b.max
+					}
+				}
+			}
+		}
+	}
+}
+
+// levelFor returns the finest level of lv that spans w.
+func levelFor(lv *levels, w uint32) int {
+	k := 0
+	for k < len(lv)-1 && (lv[k].unit == 0 || lv[k].unit*(lv[k].keep-1) < w) && lv[k+1].unit != 0 {
+		k++
+	}
+	return k
 }
 
 // seen remembers one distinct key (a payee, a device, a customer) with the
@@ -189,6 +259,47 @@ func (s seenSet) distinct(t, w uint32) int {
 		}
 	}
 	return n
+}
+
+// seenCounts are the distinct counts of a set over the standard windows.
+type seenCounts struct {
+	h1, d1, d7, d30 int // seen within 1h, 24h, 7d, 30d
+	new1, new7      int // first seen within 24h, 7d
+}
+
+// counts computes every standard window in one pass over the set.
+func (s seenSet) counts(t uint32) (c seenCounts) {
+	for i := range s {
+		e := &s[i]
+		if e.first <= t && t-e.first < 7*unitDay {
+			c.new7++
+			if t-e.first < unitDay {
+				c.new1++
+			}
+		}
+		var age uint32
+		switch {
+		case e.last <= t:
+			age = t - e.last
+		case e.first <= t:
+			age = 0 // seen before and after t (events out of order)
+		default:
+			continue
+		}
+		if age < 30*unitDay {
+			c.d30++
+			if age < 7*unitDay {
+				c.d7++
+				if age < unitDay {
+					c.d1++
+					if age < unitHour {
+						c.h1++
+					}
+				}
+			}
+		}
+	}
+	return c
 }
 
 // distinctNew counts keys first seen within the last w seconds before t.

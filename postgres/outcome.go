@@ -1,0 +1,130 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/xiaobao-org/xiaobao"
+	"github.com/xiaobao-org/xiaobao/guard"
+)
+
+const sqlOutcomeColumns = `SELECT decision_id, id, kind, amount_lost, amount_saved, typology, note, source, recorded_at, customer_id, account FROM outcomes`
+
+func scanOutcome(row pgx.Row) (*guard.Outcome, error) {
+	var (
+		o           guard.Outcome
+		kind        string
+		lost, saved int64
+	)
+	if err := row.Scan(&o.DecisionID, &o.ID, &kind, &lost, &saved, &o.Typology, &o.Note, &o.Source, &o.RecordedAt, &o.CustomerID, &o.Account); err != nil {
+		return nil, err
+	}
+	o.Kind = guard.OutcomeKind(kind)
+	o.AmountLost, o.AmountSaved = xiaobao.Money(lost), xiaobao.Money(saved)
+	o.RecordedAt = utc(o.RecordedAt)
+	return &o, nil
+}
+
+// sqlSaveOutcome upserts the latest outcome only when it differs, and adds
+// the new version to the history, in one statement. The upsert's row lock
+// makes a concurrent identical retry see the first one and change nothing.
+const sqlSaveOutcome = `WITH latest AS (
+	INSERT INTO outcomes (decision_id, id, kind, amount_lost, amount_saved, typology, note, source, recorded_at, customer_id, account)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+	ON CONFLICT (decision_id) DO UPDATE SET
+		id = excluded.id, kind = excluded.kind, amount_lost = excluded.amount_lost,
+		amount_saved = excluded.amount_saved, typology = excluded.typology, note = excluded.note,
+		source = excluded.source, recorded_at = excluded.recorded_at,
+		customer_id = excluded.customer_id, account = excluded.account
+	WHERE outcomes.kind <> excluded.kind OR outcomes.amount_lost <> excluded.amount_lost
+		OR outcomes.amount_saved <> excluded.amount_saved OR outcomes.typology <> excluded.typology
+		OR outcomes.note <> excluded.note
+	RETURNING decision_id, id, kind, amount_lost, amount_saved, typology, note, source, recorded_at, customer_id, account
+)
+INSERT INTO outcome_history (decision_id, id, kind, amount_lost, amount_saved, typology, note, source, recorded_at, customer_id, account)
+SELECT * FROM latest`
+
+// SaveOutcome records o as the latest outcome of its decision and adds it to
+// the history. If the latest outcome already has the same kind, amounts,
+// typology and note, it is a retry: nothing changes and created is false.
+func (db *DB) SaveOutcome(ctx context.Context, o *guard.Outcome) (created bool, err error) {
+	if o == nil || o.DecisionID == "" {
+		return false, xiaobao.Errorf(xiaobao.EINVALID, "outcome needs a decision id")
+	}
+	if err := checkText("outcome", o.DecisionID, o.ID, string(o.Kind), o.Typology, o.Note, o.Source, o.CustomerID, o.Account); err != nil {
+		return false, err
+	}
+	tag, err := db.pool.Exec(ctx, sqlSaveOutcome, o.DecisionID, o.ID, string(o.Kind), int64(o.AmountLost), int64(o.AmountSaved),
+		o.Typology, o.Note, o.Source, o.RecordedAt, o.CustomerID, o.Account)
+	if terr := textError(err); terr != nil {
+		return false, fmt.Errorf("save outcome of %s: %w", o.DecisionID, terr)
+	} else if err != nil {
+		return false, fmt.Errorf("save outcome of %s: %w", o.DecisionID, err)
+	}
+	return tag.RowsAffected() == 1, nil
+}
+
+// Outcome returns the latest outcome of a decision.
+func (db *DB) Outcome(ctx context.Context, decisionID string) (*guard.Outcome, error) {
+	o, err := scanOutcome(db.pool.QueryRow(ctx, sqlOutcomeColumns+` WHERE decision_id = $1`, decisionID))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, notFound("no outcome for decision %q", decisionID)
+	} else if err != nil {
+		return nil, fmt.Errorf("outcome of %s: %w", decisionID, err)
+	}
+	return o, nil
+}
+
+// Outcomes calls fn for the latest outcome of every decision, in
+// (recorded_at, decision_id) order, reading pages of db.pageSize rows.
+func (db *DB) Outcomes(ctx context.Context, fn func(*guard.Outcome) error) error {
+	var (
+		first   = true
+		lastAt  time.Time
+		lastDec string
+		page    = make([]*guard.Outcome, 0, db.pageSize)
+	)
+	for {
+		page = page[:0]
+		var (
+			rows pgx.Rows
+			err  error
+		)
+		if first {
+			rows, err = db.pool.Query(ctx, sqlOutcomeColumns+` ORDER BY recorded_at, decision_id LIMIT $1`, db.pageSize)
+		} else {
+			rows, err = db.pool.Query(ctx, sqlOutcomeColumns+` WHERE (recorded_at, decision_id) > ($1, $2)
+				ORDER BY recorded_at, decision_id LIMIT $3`, lastAt, lastDec, db.pageSize)
+		}
+		if err != nil {
+			return fmt.Errorf("outcomes: %w", err)
+		}
+		for rows.Next() {
+			o, err := scanOutcome(rows)
+			if err != nil {
+				rows.Close()
+				return fmt.Errorf("outcomes: %w", err)
+			}
+			page = append(page, o)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("outcomes: %w", err)
+		}
+		for _, o := range page {
+			if err := fn(o); err != nil {
+				return err
+			}
+		}
+		if len(page) < db.pageSize {
+			return nil
+		}
+		first = false
+		last := page[len(page)-1]
+		lastAt, lastDec = last.RecordedAt, last.DecisionID
+	}
+}
