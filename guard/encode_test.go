@@ -108,7 +108,7 @@ func TestAppendDecisionJSON(t *testing.T) {
 		}},
 		{"monotonic time", &Decision{DecidedAt: time.Now()}},
 		{"floats", &Decision{Score: 1e-7, Reasons: []Reason{
-			{Score: 1e21}, {Score: 1e20}, {Score: 0.000001}, {Score: 0.0000009999}, {Score: -0.0}, {Score: math.Copysign(0, -1)},
+			{Score: 1e21}, {Score: 1e20}, {Score: 0.000001}, {Score: 0.0000009999}, {Score: math.Copysign(0, -1)},
 			{Score: 5e-324}, {Score: math.MaxFloat64}, {Score: -1.5e-10}, {Score: 123456789.123456789}, {Score: 1.0 / 3},
 			{Score: 100}, {Score: -2.5e300}, {Score: float64(math.MaxInt64)},
 		}}},

@@ -189,7 +189,9 @@ func (e *Engine) Decide(ev *Event) *Decision {
 	if action < Hold {
 		pn, pStrongest, pRecent, tn := e.state.priorInterventions(ev, d.Typology, set.EscalationWindow)
 		to := action
-		if pn > 0 && pStrongest >= max(action, Remind) && (action >= Remind || pRecent) {
+		// Hold and block are settled by staff, not dismissed by the
+		// customer: a retry after one climbs only if it is risky again.
+		if pn > 0 && pStrongest >= max(action, Remind) && (action >= Remind || pRecent && pStrongest < Hold) {
 			to = min(pStrongest+1, Hold)
 		} else if tn > 0 && action >= Remind {
 			to = min(action+1, Hold)

@@ -74,8 +74,6 @@ type payeeState struct {
 	payers      seenSet
 	elderly     seenSet
 	nightRound  []bucket
-	reported    uint32
-	falseAlarms uint32
 }
 
 // The windows read on every event, ascending.
@@ -97,9 +95,8 @@ type State struct {
 	typologyNames map[uint32]string
 	// now is the latest event time seen; eviction of idle entities keys off
 	// it, never off the wall clock, so replays evict identically.
-	now      uint32
-	sweepAt  uint32
-	sweepCur uint64
+	now     uint32
+	sweepAt uint32
 }
 
 // NewState returns empty feature state.
@@ -532,11 +529,8 @@ func (s *State) observe(ev *Event, env *Env) {
 			}
 		}
 		pe.SeenDays = daysBetween(p.first, t)
-		var n int
-		var sum int64
-		n, sum, _ = p.in.window(t, unitHour, &payeeLevels)
-		pe.InCount1h = n
-		n, sum, _ = p.in.window(t, unitDay, &payeeLevels)
+		pe.InCount1h, _, _ = p.in.window(t, unitHour, &payeeLevels)
+		n, sum, _ := p.in.window(t, unitDay, &payeeLevels)
 		pe.InCount24h, pe.InSum24h = n, float64(sum)/100
 		n, sum, _ = p.in.window(t, 7*unitDay, &payeeLevels)
 		pe.InCount7d, pe.InSum7d = n, float64(sum)/100

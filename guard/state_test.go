@@ -31,7 +31,6 @@ func payee(acct string) evOpt { return func(e *Event) { e.Counterparty.Account =
 func device(id string) evOpt  { return func(e *Event) { e.Device.ID = id } }
 func ip(addr string) evOpt    { return func(e *Event) { e.Device.IP = addr } }
 func age(a int) evOpt         { return func(e *Event) { e.Customer.Age = a } }
-func memo(m string) evOpt     { return func(e *Event) { e.Memo = m } }
 
 func TestSeriesWindows(t *testing.T) {
 	var s series

@@ -302,17 +302,6 @@ func (s seenSet) counts(t uint32) (c seenCounts) {
 	return c
 }
 
-// distinctNew counts keys first seen within the last w seconds before t.
-func (s seenSet) distinctNew(t, w uint32) int {
-	n := 0
-	for i := range s {
-		if s[i].first <= t && t-s[i].first < w {
-			n++
-		}
-	}
-	return n
-}
-
 // fnv64 hashes entity ids. It is fixed (unlike hash/maphash) so snapshots and
 // replays agree across processes.
 func fnv64(s string) uint64 {

@@ -14,11 +14,6 @@ import (
 	"github.com/xiaobao-org/xiaobao/guard"
 )
 
-type decoded struct {
-	ev    *guard.Event
-	label Label
-}
-
 // run streams a whole simulation, decoding every event with the Guard
 // decoder; it fails the test on the first event the decoder rejects.
 func run(t *testing.T, cfg Config, each func(it Item, ev *guard.Event)) *Sim {
@@ -167,7 +162,6 @@ type campaignInfo struct {
 	nightRnd  int
 	memoHits  int
 	memos     int
-	span      time.Duration
 	first     time.Time
 	last      time.Time
 }

@@ -37,7 +37,7 @@ func NewRecord(seq int64) *guard.Record {
 	dev := "dev_" + strconv.FormatInt(seq%5, 10)
 	acct := "62220202001122" + fmt.Sprintf("%05d", seq%3)
 	at := BaseTime.Add(time.Duration(seq)*time.Second + time.Duration(seq%1000)*time.Millisecond)
-	raw := fmt.Appendf(nil, `{"event_id":"evt_%s","event_type":"transfer","occurred_at":%q,`+
+	raw := fmt.Appendf(nil, `{"event_id":"evt_%s","type":"transfer","occurred_at":%q,`+
 		`"customer":{"id":%q,"age":67,"registered_at":"2019-05-01T00:00:00+08:00","phone":"13800138000"},`+
 		`"device":{"id":%q,"ip":"203.0.113.7"},"amount":"5000.00","currency":"CNY",`+
 		`"counterparty":{"account":%q,"name":"张三"},"memo":"投资理财 保证金 第%d笔","channel":"mobile_app","session_id":"ses_%s"}`,
