@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -45,9 +46,25 @@ func (nopObserver) Decided(*Decision, time.Duration)    {}
 func (nopObserver) Committed(int, time.Duration, error) {}
 func (nopObserver) RuleFailed(string)                   {}
 
+// Journal makes records durable before the store has indexed them: one
+// append per group commit instead of a store transaction, so acknowledging
+// a decision costs one write and the store catches up in large batches.
+type Journal interface {
+	// Append makes records (in seq order) durable.
+	Append(recs []*Record) error
+	// Replay calls fn with every record after seq, in order.
+	Replay(after int64, fn func(*Record) error) error
+	// Release says the store holds every record up to seq.
+	Release(seq int64) error
+}
+
 // Config configures a Service.
 type Config struct {
-	Store    Store
+	Store Store
+	// Journal, if set, acknowledges decisions once journaled and indexes
+	// them into Store in the background; without it each group commit is a
+	// store transaction.
+	Journal  Journal
 	Clock    xiaobao.Clock
 	Logger   *slog.Logger
 	Observer Observer
@@ -93,7 +110,15 @@ type Service struct {
 
 	queue     chan *pending
 	committed atomic.Int64
-	broken    atomic.Pointer[error]
+	// With a journal: records journaled but not yet in the store, by event
+	// and by decision id (guarded by idxMu, apart from mu so that indexing
+	// never stalls decisions), and the indexer's queue.
+	idxMu       sync.Mutex
+	unindexed   map[string]*Record
+	unindexedID map[string]*Record
+	indexQ      chan []*Record
+	indexed     atomic.Int64
+	broken      atomic.Pointer[error]
 
 	packMu    sync.Mutex // serialises pack changes
 	listMu    sync.Mutex
@@ -102,6 +127,7 @@ type Service struct {
 	snapSeq atomic.Int64
 	stop    chan struct{}
 	wg      sync.WaitGroup
+	idxWG   sync.WaitGroup
 	closed  atomic.Bool
 }
 
@@ -133,13 +159,16 @@ func Open(ctx context.Context, cfg Config) (*Service, error) {
 	}
 	s := &Service{
 		cfg: cfg, store: cfg.Store, clock: cfg.Clock, log: cfg.Logger, obs: cfg.Observer,
-		engine:    NewEngine(nil),
-		inflight:  map[string]*pending{},
-		recent:    map[string]*Record{},
-		recentIDs: make([]string, 16384),
-		ids:       newIDGen(),
-		queue:     make(chan *pending, cfg.QueueSize),
-		stop:      make(chan struct{}),
+		engine:      NewEngine(nil),
+		inflight:    map[string]*pending{},
+		recent:      map[string]*Record{},
+		recentIDs:   make([]string, 16384),
+		ids:         newIDGen(),
+		queue:       make(chan *pending, cfg.QueueSize),
+		stop:        make(chan struct{}),
+		unindexed:   map[string]*Record{},
+		unindexedID: map[string]*Record{},
+		indexQ:      make(chan []*Record, 64),
 	}
 	s.engine.OnRuleError = func(rule string, err error) {
 		s.obs.RuleFailed(rule)
@@ -154,11 +183,18 @@ func Open(ctx context.Context, cfg Config) (*Service, error) {
 	if err := s.reloadLists(ctx); err != nil {
 		return nil, err
 	}
+	if err := s.recoverJournal(ctx); err != nil {
+		return nil, err
+	}
 	if err := s.restore(ctx); err != nil {
 		return nil, err
 	}
 	s.wg.Add(1)
 	go s.commitLoop()
+	if cfg.Journal != nil {
+		s.idxWG.Add(1)
+		go s.indexLoop()
+	}
 	if cfg.SnapshotInterval > 0 {
 		s.wg.Add(1)
 		go s.snapshotLoop()
@@ -231,6 +267,53 @@ func (s *Service) reloadLists(ctx context.Context) error {
 	}
 	s.engine.SetLists(NewListIndex(es))
 	return nil
+}
+
+// recoverJournal indexes into the store what the journal holds beyond it:
+// decisions acknowledged before a crash that the store had not caught up
+// with. It runs before restore, so feature replay sees them.
+func (s *Service) recoverJournal(ctx context.Context) error {
+	if s.cfg.Journal == nil {
+		return nil
+	}
+	max, err := s.store.MaxSeq(ctx)
+	if err != nil {
+		return fmt.Errorf("read max seq: %w", err)
+	}
+	var batch []*Record
+	n := 0
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		if err := s.store.SaveRecords(ctx, batch); err != nil {
+			return fmt.Errorf("index journaled records: %w", err)
+		}
+		n += len(batch)
+		batch = batch[:0]
+		return nil
+	}
+	err = s.cfg.Journal.Replay(max, func(r *Record) error {
+		batch = append(batch, r)
+		if len(batch) == 1000 {
+			return flush()
+		}
+		return nil
+	})
+	if err == nil {
+		err = flush()
+	}
+	if err != nil {
+		return fmt.Errorf("recover journal: %w", err)
+	}
+	if max, err = s.store.MaxSeq(ctx); err != nil {
+		return fmt.Errorf("read max seq: %w", err)
+	}
+	s.indexed.Store(max)
+	if n > 0 {
+		s.log.Info("journal recovered", "records", n)
+	}
+	return s.cfg.Journal.Release(max)
 }
 
 // restore rebuilds feature state: snapshot, then replay, then labels.
@@ -364,6 +447,10 @@ func (s *Service) SubmitBatch(ctx context.Context, evs []*Event) []Result {
 			res[i] = Result{Decision: rec.Decision, Replay: true}
 			continue
 		}
+		if rec := s.unindexedRecord(ev.ID); rec != nil {
+			res[i] = Result{Decision: rec.Decision, Replay: true}
+			continue
+		}
 		if s.seen.has(ev.ID) {
 			lookups = append(lookups, i) // probably seen: ask the store outside the lock
 			continue
@@ -388,6 +475,8 @@ func (s *Service) SubmitBatch(ctx context.Context, evs []*Event) []Result {
 			waits[i], res[i].Replay = s.inflight[ev.ID], true
 		case s.recent[ev.ID] != nil:
 			res[i] = Result{Decision: s.recent[ev.ID].Decision, Replay: true}
+		case s.unindexedRecord(ev.ID) != nil:
+			res[i] = Result{Decision: s.unindexedRecord(ev.ID).Decision, Replay: true}
 		default:
 			waits[i], res[i].Err = s.decideLocked(ev, start)
 		}
@@ -474,6 +563,16 @@ func (s *Service) commitLoop() {
 				s.remember(p.rec)
 			}
 		}
+		if err == nil && s.cfg.Journal != nil {
+			// Under mu as well, so no lookup can miss a record between the
+			// inflight map and the unindexed one. Lock order: mu, then idxMu.
+			s.idxMu.Lock()
+			for _, p := range batch {
+				s.unindexed[p.rec.Event.ID] = p.rec
+				s.unindexedID[p.rec.Decision.ID] = p.rec
+			}
+			s.idxMu.Unlock()
+		}
 		s.mu.Unlock()
 		if err == nil {
 			s.committed.Store(batch[len(batch)-1].rec.Seq)
@@ -487,10 +586,19 @@ func (s *Service) commitLoop() {
 			}
 			close(p.done)
 		}
+		if err == nil && s.cfg.Journal != nil {
+			// Blocks when the indexer falls far behind (the store is slow or
+			// down): the queue then fills and new events are refused with 429
+			// instead of piling up in memory.
+			s.indexQ <- slices.Clone(recs)
+		}
 	}
 }
 
 func (s *Service) saveRecords(recs []*Record) error {
+	if s.cfg.Journal != nil {
+		return s.cfg.Journal.Append(recs)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	var err error
@@ -501,6 +609,98 @@ func (s *Service) saveRecords(recs []*Record) error {
 		time.Sleep(time.Duration(attempt+1) * 50 * time.Millisecond)
 	}
 	return err
+}
+
+// indexLoop moves journaled records into the store in large transactions:
+// whatever arrived while the previous one ran, so the store's per-commit
+// cost is shared by thousands of records under load.
+func (s *Service) indexLoop() {
+	defer s.idxWG.Done()
+	// Large transactions are what make indexing cheap: every record dirties
+	// a leaf page of each secondary index, and in a big batch many records
+	// share those pages and the commit. A quarter second of lag costs
+	// nothing, because acknowledged records are read from memory until the
+	// store has them.
+	const maxBatch = 16384
+	const maxWait = 250 * time.Millisecond
+	var batch []*Record
+	for {
+		recs, ok := <-s.indexQ
+		if !ok {
+			return
+		}
+		batch = append(batch[:0], recs...)
+		deadline := time.NewTimer(maxWait)
+	fill:
+		for len(batch) < maxBatch {
+			select {
+			case more, ok := <-s.indexQ:
+				if !ok {
+					break fill
+				}
+				batch = append(batch, more...)
+			case <-deadline.C:
+				break fill
+			case <-s.stop:
+				// Shutting down: take what is queued now, without waiting.
+				for {
+					select {
+					case more, ok := <-s.indexQ:
+						if !ok {
+							break fill
+						}
+						batch = append(batch, more...)
+					default:
+						break fill
+					}
+				}
+			}
+		}
+		deadline.Stop()
+		for attempt := 0; ; attempt++ {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			err := s.store.SaveRecords(ctx, batch)
+			cancel()
+			if err == nil {
+				break
+			}
+			// The records are safe in the journal; keep trying (a restart
+			// would index them from there too).
+			s.log.Error("indexing journaled decisions failed; retrying", "records", len(batch), "attempt", attempt+1, "err", err.Error())
+			time.Sleep(min(time.Duration(attempt+1)*100*time.Millisecond, 5*time.Second))
+		}
+		last := batch[len(batch)-1].Seq
+		// Once indexed a record is found in the store (and for a while in
+		// the recent map), so dropping it here never makes it vanish.
+		s.idxMu.Lock()
+		for _, r := range batch {
+			delete(s.unindexed, r.Event.ID)
+			delete(s.unindexedID, r.Decision.ID)
+		}
+		s.idxMu.Unlock()
+		s.indexed.Store(last)
+		if err := s.cfg.Journal.Release(last); err != nil {
+			s.log.Warn("journal release failed", "err", err.Error())
+		}
+		clear(batch)
+	}
+}
+
+// IndexLag returns how many acknowledged decisions the store has not yet
+// indexed (always 0 without a journal).
+func (s *Service) IndexLag() int {
+	s.idxMu.Lock()
+	defer s.idxMu.Unlock()
+	return len(s.unindexed)
+}
+
+func (s *Service) unindexedRecord(eventID string) *Record {
+	if s.cfg.Journal == nil {
+		return nil
+	}
+	s.idxMu.Lock()
+	defer s.idxMu.Unlock()
+	return s.unindexed[eventID]
 }
 
 // remember keeps a committed record in the recent map, evicting the oldest.
@@ -570,6 +770,10 @@ func (s *Service) Close() error {
 	close(s.queue)
 	s.mu.Unlock()
 	s.wg.Wait()
+	if s.cfg.Journal != nil {
+		close(s.indexQ)
+		s.idxWG.Wait()
+	}
 	if s.broken.Load() != nil {
 		return nil
 	}
@@ -578,6 +782,12 @@ func (s *Service) Close() error {
 
 // Decision returns a stored decision with its event.
 func (s *Service) Decision(ctx context.Context, id string) (*Record, error) {
+	s.idxMu.Lock()
+	rec := s.unindexedID[id]
+	s.idxMu.Unlock()
+	if rec != nil {
+		return rec, nil
+	}
 	return s.store.Decision(ctx, id)
 }
 
@@ -607,7 +817,7 @@ func (s *Service) RecordOutcome(ctx context.Context, o *Outcome) (created bool, 
 	if len(fe) > 0 {
 		return false, xiaobao.Invalid("the outcome is invalid", fe...)
 	}
-	rec, err := s.store.Decision(ctx, o.DecisionID)
+	rec, err := s.Decision(ctx, o.DecisionID)
 	if err != nil {
 		return false, err
 	}

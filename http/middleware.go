@@ -47,7 +47,7 @@ func (s *server) wrap(rt route) http.Handler {
 				status = http.StatusOK
 			}
 			rm.observe(status, elapsed)
-			s.logRequest(r, logRoute, status, elapsed, key)
+			s.logRequest(r, logRoute, status, elapsed, key, rt.Shed)
 			putStatusWriter(sw)
 			if p == http.ErrAbortHandler {
 				panic(p)
@@ -82,10 +82,15 @@ var errShed = xiaobao.Errorf(xiaobao.EOVERLOADED, "too many requests in flight; 
 // anything else a client sent beyond the method. It builds the record
 // itself: Logger.LogAttrs would also walk the stack for the caller's
 // program counter, which the JSON lines do not show.
-func (s *server) logRequest(r *http.Request, route string, status int, elapsed time.Duration, key *auth.Key) {
+func (s *server) logRequest(r *http.Request, route string, status int, elapsed time.Duration, key *auth.Key, hot bool) {
 	level := slog.LevelInfo
-	if status >= 500 {
+	switch {
+	case status >= 500:
 		level = slog.LevelError
+	case status < 300 && hot:
+		// Tens of thousands a second, each one a write to the log: the
+		// metrics count them; set --log-level debug to see each one.
+		level = slog.LevelDebug
 	}
 	ctx := r.Context()
 	h := s.log.Handler()

@@ -186,25 +186,34 @@ func TestCrashRecovery(t *testing.T) {
 		}
 	}
 	t.Logf("%d unacknowledged events had been stored before the kill", replayed)
-	// Exactly one decision per event.
-	seen := map[string]bool{}
-	before := ""
-	for {
-		var page struct {
-			Decisions     []decision `json:"decisions"`
-			NextBeforeSeq int64      `json:"next_before_seq"`
-		}
-		call(t, "GET", p.base+"/v1/decisions?limit=1000"+before, "", &page)
-		for _, d := range page.Decisions {
-			if seen[d.EventID] {
-				t.Errorf("event %s decided twice", d.EventID)
+	// Exactly one decision per event. Search reads the store, which indexes
+	// acknowledged decisions in the background within a fraction of a
+	// second: wait for it to catch up.
+	var seen map[string]bool
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		seen = map[string]bool{}
+		before := ""
+		for {
+			var page struct {
+				Decisions     []decision `json:"decisions"`
+				NextBeforeSeq int64      `json:"next_before_seq"`
 			}
-			seen[d.EventID] = true
+			call(t, "GET", p.base+"/v1/decisions?limit=1000"+before, "", &page)
+			for _, d := range page.Decisions {
+				if seen[d.EventID] {
+					t.Fatalf("event %s decided twice", d.EventID)
+				}
+				seen[d.EventID] = true
+			}
+			if page.NextBeforeSeq == 0 {
+				break
+			}
+			before = fmt.Sprintf("&before_seq=%d", page.NextBeforeSeq)
 		}
-		if page.NextBeforeSeq == 0 {
+		if len(seen) == events || time.Now().After(deadline) {
 			break
 		}
-		before = fmt.Sprintf("&before_seq=%d", page.NextBeforeSeq)
+		time.Sleep(100 * time.Millisecond)
 	}
 	if len(seen) != events {
 		t.Errorf("%d events stored, want %d", len(seen), events)

@@ -12,10 +12,12 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
@@ -27,6 +29,7 @@ import (
 	"github.com/xiaobao-org/xiaobao/auth"
 	"github.com/xiaobao-org/xiaobao/guard"
 	xhttp "github.com/xiaobao-org/xiaobao/http"
+	"github.com/xiaobao-org/xiaobao/journal"
 	"github.com/xiaobao-org/xiaobao/postgres"
 	"github.com/xiaobao-org/xiaobao/sqlite"
 )
@@ -108,6 +111,8 @@ type serveFlags struct {
 	maxInflight      int
 	snapshotInterval time.Duration
 	logLevel         slog.Level
+	pprofAddr        string
+	gcPercent        int
 }
 
 func parseServeFlags(args []string, stderr io.Writer) (*serveFlags, error) {
@@ -121,6 +126,8 @@ func parseServeFlags(args []string, stderr io.Writer) (*serveFlags, error) {
 	fs.IntVar(&f.maxInflight, "max-inflight", xhttp.DefaultMaxInflight, "concurrent event requests beyond which requests are shed with 429")
 	fs.DurationVar(&f.snapshotInterval, "snapshot-interval", 5*time.Minute, "how often feature state is snapshotted (negative: only at shutdown)")
 	fs.TextVar(&f.logLevel, "log-level", slog.LevelInfo, "log `LEVEL`: debug, info, warn or error")
+	fs.IntVar(&f.gcPercent, "gc-percent", 200, "Go GC target percentage (GOGC); feature state is long-lived, so collecting less often saves CPU; bound memory with GOMEMLIMIT")
+	fs.StringVar(&f.pprofAddr, "pprof", "", "serve Go's profiler (/debug/pprof) on this separate `HOST:PORT`; keep it private")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil, err
@@ -166,6 +173,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	logger := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: f.logLevel}))
+	if getenv("GOGC") == "" {
+		debug.SetGCPercent(f.gcPercent)
+	}
 
 	st, err := openStore(ctx, f)
 	if err != nil {
@@ -183,7 +193,15 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	metrics := xhttp.NewMetrics(reg)
-	svc, err := guard.Open(ctx, guard.Config{Store: st, Logger: logger, Observer: metrics, SnapshotInterval: f.snapshotInterval})
+	// The journal lives in the data directory whatever the store: a
+	// decision is acknowledged once journaled there, and the store indexes
+	// it moments later.
+	jnl, err := journal.Open(filepath.Join(f.data, "journal"), journal.Options{})
+	if err != nil {
+		return fmt.Errorf("open journal: %w", err)
+	}
+	defer jnl.Close()
+	svc, err := guard.Open(ctx, guard.Config{Store: st, Journal: jnl, Logger: logger, Observer: metrics, SnapshotInterval: f.snapshotInterval})
 	if err != nil {
 		return fmt.Errorf("start guard: %w", err)
 	}
@@ -213,6 +231,19 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	fmt.Fprintf(stdout, "listening on %s\n", ln.Addr())
 	logger.Info("xiaobao serving", "addr", ln.Addr().String(), "version", xiaobao.Version)
 
+	if f.pprofAddr != "" {
+		// A separate listener, so the profiler is never exposed on the API port.
+		mux := http.NewServeMux()
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+		go func() {
+			if err := http.ListenAndServe(f.pprofAddr, mux); err != nil {
+				logger.Warn("pprof listener stopped", "err", err.Error())
+			}
+		}()
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
