@@ -13,7 +13,7 @@ import (
 // key order so the same state always encodes to the same bytes, which makes
 // "the state after a restart equals the state before" checkable byte for byte.
 
-const snapshotMagic = "XBFS0003"
+const snapshotMagic = "XBFS0004"
 
 type enc struct{ b []byte }
 
@@ -35,6 +35,20 @@ func (e *enc) buckets(bs []bucket) {
 }
 
 func (e *enc) series(s *series) { e.buckets(s.l[0]); e.buckets(s.l[1]); e.buckets(s.l[2]) }
+
+func (e *enc) ring(r *hourRing) {
+	e.u32(r.last)
+	for _, c := range r.c {
+		e.u(uint64(c))
+	}
+}
+
+func (d *dec) ring(r *hourRing) {
+	r.last = d.u32()
+	for i := range r.c {
+		r.c[i] = uint16(d.u())
+	}
+}
 
 func (e *enc) seen(s seenSet) {
 	e.u(uint64(len(s)))
@@ -112,14 +126,14 @@ func (s *State) MarshalBinary() ([]byte, error) {
 		e.u32(d.first)
 		e.u32(d.last)
 		e.seen(d.customers)
-		e.series(&d.events)
+		e.ring(&d.events)
 	}
 	e.u(uint64(len(s.ips)))
 	for _, k := range sortedKeys(s.ips) {
 		st := s.ips[k]
 		e.u(k)
 		e.seen(st.customers)
-		e.series(&st.events)
+		e.ring(&st.events)
 	}
 	e.u(uint64(len(s.payees)))
 	for _, k := range sortedKeys(s.payees) {
@@ -276,13 +290,13 @@ func (s *State) UnmarshalBinary(b []byte) error {
 		h := d.u()
 		dv := &deviceState{first: d.u32(), last: d.u32()}
 		dv.customers = d.seen()
-		d.series(&dv.events)
+		d.ring(&dv.events)
 		n.devices[h] = dv
 	}
 	for k := d.count(); k > 0 && d.err == nil; k-- {
 		h := d.u()
 		st := &ipState{customers: d.seen()}
-		d.series(&st.events)
+		d.ring(&st.events)
 		n.ips[h] = st
 	}
 	for k := d.count(); k > 0 && d.err == nil; k-- {

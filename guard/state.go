@@ -60,12 +60,12 @@ type customerState struct {
 type deviceState struct {
 	first, last uint32
 	customers   seenSet
-	events      series
+	events      hourRing
 }
 
 type ipState struct {
 	customers seenSet
-	events    series
+	events    hourRing
 }
 
 type payeeState struct {
@@ -478,12 +478,11 @@ func (s *State) observe(ev *Event, env *Env) {
 		}
 		d.last = max(d.last, t)
 		d.customers.add(ch, t, capDeviceCustomers)
-		d.events.add(t, 0, &deviceLevels)
+		d.events.add(t)
 		de := &env.Device
 		cc := d.customers.counts(t)
 		de.Customers1h, de.Customers24h, de.Customers30d, de.NewCustomers24h = cc.h1, cc.d1, cc.d30, cc.new1
-		de.Events1h, _, _ = d.events.window(t, unitHour, &deviceLevels)
-		de.Events24h, _, _ = d.events.window(t, unitDay, &deviceLevels)
+		de.Events1h, de.Events24h = d.events.counts(t)
 		de.SeenDays = daysBetween(d.first, t)
 		de.ConfirmedFraud = int(s.labels.deviceFraud[dh])
 	}
@@ -498,11 +497,10 @@ func (s *State) observe(ev *Event, env *Env) {
 			s.ips[h] = st
 		}
 		st.customers.add(ch, t, capIPCustomers)
-		st.events.add(t, 0, &deviceLevels)
+		st.events.add(t)
 		cc := st.customers.counts(t)
 		env.IP.Customers1h, env.IP.Customers24h = cc.h1, cc.d1
-		env.IP.Events1h, _, _ = st.events.window(t, unitHour, &deviceLevels)
-		env.IP.Events24h, _, _ = st.events.window(t, unitDay, &deviceLevels)
+		env.IP.Events1h, env.IP.Events24h = st.events.counts(t)
 	}
 
 	// Payee, across customers: inbound money and fan-in.
@@ -645,7 +643,7 @@ func (s *State) maybeSweep() {
 		}
 	}
 	for h, st := range s.ips {
-		if n := len(st.events.l[0]); n == 0 || st.events.l[0][n-1].i*unitHour < cut {
+		if st.events.last*unitHour < cut {
 			delete(s.ips, h)
 		}
 	}

@@ -409,3 +409,31 @@ func TestLabelsFeedFeatures(t *testing.T) {
 		t.Fatalf("taken-back label still counted: %+v", env.Payee)
 	}
 }
+
+func TestHourRing(t *testing.T) {
+	var r hourRing
+	base := stamp(t0.Unix())
+	for i := uint32(0); i < 30; i++ {
+		r.add(base + i*unitHour) // one an hour for 30 hours
+		r.add(base + i*unitHour + 60)
+	}
+	now := base + 29*unitHour
+	if h, d := r.counts(now); h != 2 || d != 48 {
+		t.Fatalf("counts: hour %d day %d, want 2 and 48", h, d)
+	}
+	r.add(now - 3*unitHour) // late event inside the ring
+	if _, d := r.counts(now); d != 49 {
+		t.Fatalf("late event not counted: %d", d)
+	}
+	r.add(now - 30*unitHour) // too old to count
+	if _, d := r.counts(now); d != 49 {
+		t.Fatalf("too-old event counted: %d", d)
+	}
+	if h, d := r.counts(now + 30*unitHour); h != 0 || d != 0 {
+		t.Fatalf("a day later: %d %d", h, d)
+	}
+	r.add(now + 100*unitHour)
+	if h, d := r.counts(now + 100*unitHour); h != 1 || d != 1 {
+		t.Fatalf("after a long gap: %d %d", h, d)
+	}
+}

@@ -13,6 +13,19 @@ type Record struct {
 	Seq      int64
 	Event    *Event // Raw is what is stored; the rest is derived from it
 	Decision *Decision
+	// DecisionJSON, when set, is Decision already encoded (by
+	// AppendDecisionJSON): the journal and the store reuse it instead of
+	// encoding the same decision again.
+	DecisionJSON []byte
+}
+
+// EncodedDecision returns the record's decision as JSON, encoding it only
+// if that was not done already.
+func (r *Record) EncodedDecision() []byte {
+	if r.DecisionJSON != nil {
+		return r.DecisionJSON
+	}
+	return AppendDecisionJSON(nil, r.Decision)
 }
 
 // DecisionFilter selects stored decisions. Zero fields match everything.

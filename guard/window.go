@@ -51,9 +51,58 @@ type levels [3]level
 
 var (
 	customerLevels = levels{{unitMinute, 61}, {unitHour, 49}, {unitDay, keepDays}}
-	payeeLevels    = levels{{600, 7}, {unitHour, 49}, {unitDay, 8}}
-	deviceLevels   = levels{{unitHour, 25}, {}, {}} // 1h windows read the current hour bucket
+	payeeLevels    = levels{{unitHour, 25}, {unitDay, 8}, {}} // 1h windows read the current hour
 )
+
+// hourRing counts events per hour for the last 24 hours in a fixed array:
+// devices and IPs are many and need only 1h and 24h counts, so a ring with
+// no pointers (nothing for the GC to scan) replaces a bucketed series.
+type hourRing struct {
+	last uint32 // hour index of the latest event
+	c    [24]uint16
+}
+
+func (r *hourRing) add(t uint32) {
+	h := t / unitHour
+	switch {
+	case r.last == 0 || h >= r.last+24:
+		r.c = [24]uint16{}
+		r.last = h
+	case h > r.last:
+		for k := r.last + 1; k <= h; k++ {
+			r.c[k%24] = 0
+		}
+		r.last = h
+	case r.last-h >= 24:
+		return // older than the ring holds
+	}
+	if r.c[h%24] < 1<<16-1 {
+		r.c[h%24]++
+	}
+}
+
+// counts returns the events in t's hour and in the 24 hours up to t.
+func (r *hourRing) counts(t uint32) (hour, day int) {
+	h := t / unitHour
+	if r.last == 0 || h >= r.last+24 {
+		return 0, 0
+	}
+	for k := uint32(0); k < 24; k++ {
+		slot := r.last - k
+		if slot > h || h-slot >= 24 {
+			continue
+		}
+		n := int(r.c[slot%24])
+		day += n
+		if slot == h {
+			hour = n
+		}
+		if slot == 0 {
+			break
+		}
+	}
+	return hour, day
+}
 
 type series struct {
 	l [3][]bucket

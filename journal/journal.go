@@ -192,7 +192,7 @@ func (l *Log) Append(recs []*guard.Record) error {
 		b = binary.AppendUvarint(b, uint64(r.Seq))
 		b = binary.AppendUvarint(b, uint64(len(r.Event.Raw)))
 		b = append(b, r.Event.Raw...)
-		dj := guard.AppendDecisionJSON(nil, r.Decision)
+		dj := r.EncodedDecision()
 		b = binary.AppendUvarint(b, uint64(len(dj)))
 		b = append(b, dj...)
 		payload := b[start+frameHeader:]

@@ -55,9 +55,10 @@ func appendRecordArgs(args []any, rec *guard.Record) ([]any, error) {
 	if err := checkText("record", d.ID, e.ID, e.Customer.ID, e.Counterparty.Account, e.Device.ID, string(e.Type), d.Typology); err != nil {
 		return nil, err
 	}
-	// The hand-written encoder writes exactly what encoding/json would, at
-	// a fraction of the cost: this runs for every decision.
-	dj := guard.AppendDecisionJSON(nil, d)
+	// Encoded once by the service (or here, by the hand-written encoder,
+	// which writes exactly what encoding/json would at a fraction of the
+	// cost): this runs for every decision.
+	dj := rec.EncodedDecision()
 	raw := e.Raw
 	if raw == nil {
 		raw = []byte{} // NOT NULL: store an empty blob, not NULL

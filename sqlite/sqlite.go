@@ -184,7 +184,10 @@ func (db *DB) open(ctx context.Context) error {
 
 const (
 	walAutoCheckpointPages = 8192
-	checkpointEvery        = 100 * time.Millisecond
+	// Guard writes in large transactions about once a second; checkpointing
+	// at the same pace copies each hot index page once per round instead of
+	// once per small commit.
+	checkpointEvery = time.Second
 )
 
 // checkpointer runs PASSIVE checkpoints from a read connection every

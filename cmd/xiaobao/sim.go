@@ -189,6 +189,7 @@ func bench(ctx context.Context, args []string, getenv func(string) string, stdou
 	rate := fs.Float64("rate", 0, "open-loop requests per second (0: as fast as the connections allow)")
 	warm := fs.Duration("warmup", 3*time.Second, "unmeasured warm-up before each measurement")
 	bare := fs.Bool("compare-bare", false, "also measure a bare net/http handler that only decodes the event and encodes a fixed answer")
+	batch := fs.Int("batch", 0, "send NDJSON batches of this many events to /v1/events:batch instead of single events")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
@@ -205,8 +206,28 @@ func bench(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	s := sim.New(cfg)
 	source := loadgen.SimSource(s)
+	path := ""
+	if *batch > 1 {
+		if *bare {
+			fmt.Fprintln(stderr, "bench: --batch and --compare-bare do not go together")
+			return errUsage
+		}
+		one, n := source, *batch
+		path = "/v1/events:batch"
+		source = func() []byte {
+			var b []byte
+			for range n {
+				ev := one()
+				if ev == nil {
+					break
+				}
+				b = append(append(b, ev...), '\n')
+			}
+			return b
+		}
+	}
 	measure := func(name, base string) (loadgen.Result, error) {
-		c := loadgen.Config{URL: base, Key: *key, Connections: *conns, Rate: *rate, Source: source}
+		c := loadgen.Config{URL: base, Key: *key, Connections: *conns, Rate: *rate, Source: source, Path: path}
 		if *warm > 0 {
 			c.Duration = *warm
 			if _, err := loadgen.Run(ctx, c); err != nil {
@@ -239,6 +260,9 @@ func bench(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	if res.Errors > 0 {
 		fmt.Fprintf(stdout, "warning: %d requests failed: %v\n", res.Errors, res.Status)
+	}
+	if *batch > 1 {
+		fmt.Fprintf(stdout, "events/s through the batch endpoint: %.0f\n", res.Throughput*float64(*batch))
 	}
 	if *bare && bareRes.Throughput > 0 {
 		fmt.Fprintf(stdout, "xiaobao / bare throughput: %.1f%%\n", 100*res.Throughput/bareRes.Throughput)
