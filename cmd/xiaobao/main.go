@@ -120,7 +120,7 @@ func parseServeFlags(args []string, stderr io.Writer) (*serveFlags, error) {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&f.addr, "addr", "127.0.0.1:8080", "listen on `HOST:PORT` (port 0 picks a free one)")
-	fs.StringVar(&f.data, "data", "./xiaobao-data", "data `DIR`, created if missing; SQLite file DIR/xiaobao.db")
+	fs.StringVar(&f.data, "data", "./xiaobao-data", "data `DIR`, created if missing: the journal, and the SQLite file DIR/xiaobao.db unless --db is given")
 	fs.StringVar(&f.db, "db", "", "PostgreSQL `DSN` (postgres://...) to use instead of SQLite")
 	fs.StringVar(&f.dbSchema, "db-schema", "", "PostgreSQL `SCHEMA` for the tables, created if missing (default: the DSN's search_path)")
 	fs.IntVar(&f.maxInflight, "max-inflight", xhttp.DefaultMaxInflight, "concurrent event requests beyond which requests are shed with 429")

@@ -165,11 +165,14 @@ func TestServeRestartPostgres(t *testing.T) {
 			t.Errorf("drop schema %s: %v", schema, err)
 		}
 	})
-	// --data is not used with --db: point it where creating it would show.
-	dir := filepath.Join(t.TempDir(), "unused")
+	// With --db the data directory holds only the journal: no SQLite file.
+	dir := filepath.Join(t.TempDir(), "data")
 	testRestart(t, dir, "--db", dsn, "--db-schema", schema)
-	if _, err := os.Stat(dir); !os.IsNotExist(err) {
-		t.Errorf("serve created the data directory with --db: %v", err)
+	if _, err := os.Stat(filepath.Join(dir, "xiaobao.db")); !os.IsNotExist(err) {
+		t.Errorf("serve created a SQLite file with --db: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "journal")); err != nil {
+		t.Errorf("serve kept no journal with --db: %v", err)
 	}
 }
 
