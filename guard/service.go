@@ -550,7 +550,7 @@ func (s *Service) commitLoop() {
 		recs = recs[:0]
 		for _, p := range batch {
 			// Encoded once here, for the journal and the store.
-			p.rec.DecisionJSON = AppendDecisionJSON(nil, p.rec.Decision)
+			p.rec.DecisionJSON = AppendDecisionJSON(make([]byte, 0, decisionJSONHint), p.rec.Decision)
 			recs = append(recs, p.rec)
 		}
 		t0 := time.Now()

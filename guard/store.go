@@ -25,8 +25,12 @@ func (r *Record) EncodedDecision() []byte {
 	if r.DecisionJSON != nil {
 		return r.DecisionJSON
 	}
-	return AppendDecisionJSON(nil, r.Decision)
+	return AppendDecisionJSON(make([]byte, 0, decisionJSONHint), r.Decision)
 }
+
+// decisionJSONHint is a typical encoded decision's size: one allocation
+// instead of a dozen as the buffer grows.
+const decisionJSONHint = 1536
 
 // DecisionFilter selects stored decisions. Zero fields match everything.
 type DecisionFilter struct {
