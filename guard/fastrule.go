@@ -1257,70 +1257,49 @@ func fastBuiltin(n *ast.BuiltinNode) (fastExpr, bool) {
 			for i, a := range args {
 				fs[i] = a.i
 			}
-			if len(fs) == 2 {
-				a, b := fs[0], fs[1]
-				if isMax {
-					return fastExpr{kind: fkInt, i: func(e *Env) int {
-						v, x := a(e), b(e)
-						if v < x {
-							v = x
-						}
-						return v
-					}}, true
-				}
-				return fastExpr{kind: fkInt, i: func(e *Env) int {
-					v, x := a(e), b(e)
-					if v > x {
-						v = x
-					}
-					return v
-				}}, true
-			}
-			return fastExpr{kind: fkInt, i: func(e *Env) int {
-				v := fs[0](e)
-				for _, g := range fs[1:] {
-					x := g(e)
-					if isMax && v < x || !isMax && v > x {
-						v = x
-					}
-				}
-				return v
-			}}, true
+			return fastExpr{kind: fkInt, i: minMax(fs, isMax)}, true
 		case fkFloat:
 			fs := make([]func(*Env) float64, len(args))
 			for i, a := range args {
 				fs[i] = a.f
 			}
-			if len(fs) == 2 {
-				a, b := fs[0], fs[1]
-				if isMax {
-					return fastExpr{kind: fkFloat, f: func(e *Env) float64 {
-						v, x := a(e), b(e)
-						if v < x {
-							v = x
-						}
-						return v
-					}}, true
-				}
-				return fastExpr{kind: fkFloat, f: func(e *Env) float64 {
-					v, x := a(e), b(e)
-					if v > x {
-						v = x
-					}
-					return v
-				}}, true
-			}
-			return fastExpr{kind: fkFloat, f: func(e *Env) float64 {
-				v := fs[0](e)
-				for _, g := range fs[1:] {
-					x := g(e)
-					if isMax && v < x || !isMax && v > x {
-						v = x
-					}
-				}
-				return v
-			}}, true
+			return fastExpr{kind: fkFloat, f: minMax(fs, isMax)}, true
 		}
 	}
 	return fastExpr{}, false
+}
+
+// minMax builds min or max over closures of one ordered type, with a
+// two-argument fast path (the common case). Comparisons are expr's: a NaN
+// never replaces the running value.
+func minMax[T int | float64](fs []func(*Env) T, isMax bool) func(*Env) T {
+	if len(fs) == 2 {
+		a, b := fs[0], fs[1]
+		if isMax {
+			return func(e *Env) T {
+				v, x := a(e), b(e)
+				if v < x {
+					v = x
+				}
+				return v
+			}
+		}
+		return func(e *Env) T {
+			v, x := a(e), b(e)
+			if v > x {
+				v = x
+			}
+			return v
+		}
+	}
+	return func(e *Env) T {
+		v := fs[0](e)
+		for _, g := range fs[1:] {
+			x := g(e)
+			if isMax && v < x || !isMax && v > x {
+				v = x
+			}
+		}
+		return v
+	}
 }
