@@ -352,14 +352,17 @@ func (s *Service) restore(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("replay events: %w", err)
 	}
-	max, err := s.store.MaxSeq(ctx)
+	maxSeq, err := s.store.MaxSeq(ctx)
 	if err != nil {
 		return fmt.Errorf("read max seq: %w", err)
 	}
-	s.seq = max
-	s.committed.Store(max)
+	s.seq = maxSeq
+	s.committed.Store(maxSeq)
 	s.snapSeq.Store(seq)
-	s.seen = newBloom(1 << 20)
+	// Every stored record has one event id and seqs are dense, so maxSeq is
+	// the number of ids: size the filter once (twice the ids, ~1% false
+	// positives) and read them in one pass.
+	s.seen = newBloom(uint64(max(maxSeq, 1<<19)) * 2)
 	n := 0
 	if err := s.store.EventIDs(ctx, func(id string) error {
 		s.seen.add(id)
@@ -367,10 +370,6 @@ func (s *Service) restore(ctx context.Context) error {
 		return nil
 	}); err != nil {
 		return fmt.Errorf("load event ids: %w", err)
-	}
-	if n > 1<<20*8/10 { // keep the false-positive rate low for big histories
-		s.seen = newBloom(uint64(n) * 2)
-		_ = s.store.EventIDs(ctx, func(id string) error { s.seen.add(id); return nil })
 	}
 	nl := 0
 	err = s.store.Outcomes(ctx, func(o *Outcome) error {
@@ -421,11 +420,21 @@ func (s *Service) Submit(ctx context.Context, ev *Event) (d *Decision, replay bo
 	return out[0].Decision, out[0].Replay, out[0].Err
 }
 
+// SubmitEvent is Submit returning the Result, whose JSON the HTTP adapter
+// writes as it is.
+func (s *Service) SubmitEvent(ctx context.Context, ev *Event) Result {
+	return s.SubmitBatch(ctx, []*Event{ev})[0]
+}
+
 // Result is the outcome of one event of a batch.
 type Result struct {
 	Decision *Decision
-	Replay   bool
-	Err      error
+	// JSON is Decision as AppendDecisionJSON encodes it, when the service
+	// already has it (nil otherwise): the encoding made for the journal and
+	// the store serves the response too.
+	JSON   []byte
+	Replay bool
+	Err    error
 }
 
 // SubmitBatch decides events in order and waits until every new decision is
@@ -450,11 +459,11 @@ func (s *Service) SubmitBatch(ctx context.Context, evs []*Event) []Result {
 			continue
 		}
 		if rec := s.recent[ev.ID]; rec != nil {
-			res[i] = Result{Decision: rec.Decision, Replay: true}
+			res[i] = Result{Decision: rec.Decision, JSON: rec.DecisionJSON, Replay: true}
 			continue
 		}
 		if rec := s.unindexedRecord(ev.ID); rec != nil {
-			res[i] = Result{Decision: rec.Decision, Replay: true}
+			res[i] = Result{Decision: rec.Decision, JSON: rec.DecisionJSON, Replay: true}
 			continue
 		}
 		if s.seen.has(ev.ID) {
@@ -469,7 +478,7 @@ func (s *Service) SubmitBatch(ctx context.Context, evs []*Event) []Result {
 		ev := evs[i]
 		rec, err := s.store.DecisionByEvent(ctx, ev.ID)
 		if err == nil {
-			res[i] = Result{Decision: rec.Decision, Replay: true}
+			res[i] = Result{Decision: rec.Decision, JSON: rec.DecisionJSON, Replay: true}
 			continue
 		} else if xiaobao.ErrorCode(err) != xiaobao.ENOTFOUND {
 			res[i].Err = fmt.Errorf("look up event %q: %w", ev.ID, err)
@@ -480,9 +489,11 @@ func (s *Service) SubmitBatch(ctx context.Context, evs []*Event) []Result {
 		case s.inflight[ev.ID] != nil:
 			waits[i], res[i].Replay = s.inflight[ev.ID], true
 		case s.recent[ev.ID] != nil:
-			res[i] = Result{Decision: s.recent[ev.ID].Decision, Replay: true}
+			rec := s.recent[ev.ID]
+			res[i] = Result{Decision: rec.Decision, JSON: rec.DecisionJSON, Replay: true}
 		case s.unindexedRecord(ev.ID) != nil:
-			res[i] = Result{Decision: s.unindexedRecord(ev.ID).Decision, Replay: true}
+			rec := s.unindexedRecord(ev.ID)
+			res[i] = Result{Decision: rec.Decision, JSON: rec.DecisionJSON, Replay: true}
 		default:
 			waits[i], res[i].Err = s.decideLocked(ev, start)
 		}
@@ -499,6 +510,7 @@ func (s *Service) SubmitBatch(ctx context.Context, evs []*Event) []Result {
 			continue
 		}
 		res[i].Decision = p.rec.Decision
+		res[i].JSON = p.rec.DecisionJSON
 	}
 	return res
 }

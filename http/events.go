@@ -29,13 +29,18 @@ func handlePostEvent(s *server) handler {
 			s.error(w, r, err)
 			return
 		}
-		d, replay, err := s.guard.Submit(r.Context(), ev)
-		if err != nil {
-			s.error(w, r, err)
+		res := s.guard.SubmitEvent(r.Context(), ev)
+		if res.Err != nil {
+			s.error(w, r, res.Err)
 			return
 		}
+		replay := res.Replay
 		buf := decisionBuffers.Get().(*decisionBuffer)
-		buf.b = appendDecision(buf.b[:0], d)
+		if res.JSON != nil {
+			buf.b = append(buf.b[:0], res.JSON...) // encoded once, for the journal
+		} else {
+			buf.b = appendDecision(buf.b[:0], res.Decision)
+		}
 		buf.b = append(buf.b, '\n')
 		h := w.Header()
 		h[contentType] = hdrJSON
@@ -174,6 +179,9 @@ func (s *server) appendBatchLine(dst []byte, l *batchLine) []byte {
 	err := l.err
 	if err == nil {
 		err = l.res.Err
+	}
+	if err == nil && l.res.JSON != nil {
+		return append(append(dst, l.res.JSON...), '\n')
 	}
 	if err == nil && l.res.Decision != nil {
 		dst = appendDecision(dst, l.res.Decision)
