@@ -1,10 +1,12 @@
 package sqlite
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -32,8 +34,43 @@ func insertRecordSQL(n int) string {
 	return b.String()
 }
 
-// insertStmt returns the prepared INSERT of n rows, n a power of two.
-func (db *DB) insertStmt(n int) *sql.Stmt { return db.insertRecord[n] }
+func insertKeySQL(n int) string {
+	var b strings.Builder
+	b.WriteString(`INSERT INTO record_keys (k, seq) VALUES `)
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(`(?,?)`)
+	}
+	return b.String()
+}
+
+// Prefixes of record_keys.k.
+const (
+	keyCustomer = "c:"
+	keyAccount  = "a:"
+	keyDevice   = "d:"
+)
+
+// recordKey is one row of record_keys.
+type recordKey struct {
+	k   string
+	seq int64
+}
+
+// appendRecordKeys appends the lookup keys of rec.
+func appendRecordKeys(keys []recordKey, rec *guard.Record) []recordKey {
+	e := rec.Event
+	keys = append(keys, recordKey{keyCustomer + e.Customer.ID, rec.Seq})
+	if e.Counterparty.Account != "" {
+		keys = append(keys, recordKey{keyAccount + e.Counterparty.Account, rec.Seq})
+	}
+	if e.Device.ID != "" {
+		keys = append(keys, recordKey{keyDevice + e.Device.ID, rec.Seq})
+	}
+	return keys
+}
 
 // nullString returns s, or NULL when s is empty.
 func nullString(s string) any {
@@ -81,26 +118,30 @@ func (db *DB) SaveRecords(ctx context.Context, recs []*guard.Record) error {
 	}
 	// Encode before taking the write lock: the writer is the bottleneck.
 	args := make([]any, 0, len(recs)*recordCols)
+	keys := make([]recordKey, 0, len(recs)*3)
 	for _, rec := range recs {
 		var err error
 		if args, err = appendRecordArgs(args, rec); err != nil {
 			return fmt.Errorf("save records: %w", err)
 		}
+		keys = appendRecordKeys(keys, rec)
+	}
+	// In key order, consecutive inserts into record_keys share pages.
+	slices.SortFunc(keys, func(a, b recordKey) int {
+		if c := strings.Compare(a.k, b.k); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.seq, b.seq)
+	})
+	keyArgs := make([]any, 0, 2*len(keys))
+	for _, k := range keys {
+		keyArgs = append(keyArgs, k.k, k.seq)
 	}
 	err := db.write(ctx, func(tx *sql.Tx) error {
-		for len(args) > 0 {
-			n := min(len(args)/recordCols, maxInsertRows)
-			for n&(n-1) != 0 { // round down to a power of two
-				n &= n - 1
-			}
-			stmt := tx.StmtContext(ctx, db.insertStmt(n))
-			_, err := stmt.ExecContext(ctx, args[:n*recordCols]...)
-			if err != nil {
-				return err
-			}
-			args = args[n*recordCols:]
+		if err := insertRows(ctx, tx, args, recordCols, db.insertRecord[:]); err != nil {
+			return err
 		}
-		return nil
+		return insertRows(ctx, tx, keyArgs, 2, db.insertKey[:])
 	})
 	if isConstraint(err) {
 		return xiaobao.Errorf(xiaobao.ECONFLICT, "save records: a record with the same seq, event_id or decision_id is already stored")
@@ -110,7 +151,26 @@ func (db *DB) SaveRecords(ctx context.Context, recs []*guard.Record) error {
 	return nil
 }
 
-const sqlRecordColumns = `SELECT seq, event_id, decision, raw FROM records`
+// insertRows runs the multi-row INSERTs stmts (indexed by row count, a power
+// of two up to maxInsertRows) over args, cols values a row.
+func insertRows(ctx context.Context, tx *sql.Tx, args []any, cols int, stmts []*sql.Stmt) error {
+	for len(args) > 0 {
+		n := min(len(args)/cols, maxInsertRows)
+		for n&(n-1) != 0 { // round down to a power of two
+			n &= n - 1
+		}
+		if _, err := tx.StmtContext(ctx, stmts[n]).ExecContext(ctx, args[:n*cols]...); err != nil {
+			return err
+		}
+		args = args[n*cols:]
+	}
+	return nil
+}
+
+const (
+	sqlRecordColumnsFrom = `SELECT seq, event_id, decision, raw FROM `
+	sqlRecordColumns     = sqlRecordColumnsFrom + `records`
+)
 
 func scanRecord(sc interface{ Scan(...any) error }) (*guard.Record, error) {
 	var (
@@ -210,14 +270,22 @@ func findQuery(f guard.DecisionFilter) (string, []any) {
 		where = append(where, cond)
 		args = append(args, arg)
 	}
-	if f.CustomerID != "" {
-		add(`customer_id = ?`, f.CustomerID)
-	}
-	if f.Account != "" {
-		add(`account = ?`, f.Account)
-	}
-	if f.DeviceID != "" {
-		add(`device_id = ?`, f.DeviceID)
+	// One entity filter is served by record_keys, walked newest first; any
+	// other is checked on the joined row.
+	from := `records`
+	for _, e := range []struct{ key, col, v string }{
+		{keyCustomer, "customer_id", f.CustomerID},
+		{keyAccount, "account", f.Account},
+		{keyDevice, "device_id", f.DeviceID},
+	} {
+		switch {
+		case e.v == "":
+		case from == `records`:
+			from = `record_keys JOIN records USING (seq)`
+			add(`k = ?`, e.key+e.v)
+		default:
+			add(e.col+` = ?`, e.v)
+		}
 	}
 	// "action > 0" spelled out lets the planner use the partial index of
 	// alerts, which it cannot prove usable from a bound parameter.
@@ -246,7 +314,7 @@ func findQuery(f guard.DecisionFilter) (string, []any) {
 	if f.BeforeSeq > 0 {
 		add(`seq < ?`, f.BeforeSeq)
 	}
-	q := sqlRecordColumns
+	q := sqlRecordColumnsFrom + from
 	if len(where) > 0 {
 		q += ` WHERE ` + strings.Join(where, ` AND `)
 	}

@@ -63,6 +63,7 @@ type DB struct {
 	// Prepared statements of the hot paths. Those on w live on its single
 	// connection, so tx.StmtContext reuses them without preparing again.
 	insertRecord   [maxInsertRows + 1]*sql.Stmt // by number of rows: 1, 2, 4, … 64
+	insertKey      [maxInsertRows + 1]*sql.Stmt // likewise
 	upsertList     [maxListRows + 1]*sql.Stmt   // likewise
 	decisionByID   *sql.Stmt
 	decisionByEvt  *sql.Stmt
@@ -169,6 +170,9 @@ func (db *DB) open(ctx context.Context) error {
 	}
 	for n := 1; n <= maxInsertRows; n *= 2 {
 		if db.insertRecord[n], err = db.w.PrepareContext(ctx, insertRecordSQL(n)); err != nil {
+			return fmt.Errorf("prepare: %w", err)
+		}
+		if db.insertKey[n], err = db.w.PrepareContext(ctx, insertKeySQL(n)); err != nil {
 			return fmt.Errorf("prepare: %w", err)
 		}
 	}
