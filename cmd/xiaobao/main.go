@@ -56,6 +56,7 @@ Usage:
   xiaobao serve [flags]          run the HTTP API (xiaobao serve -h for flags)
   xiaobao simulate [flags]       write simulated events (NDJSON) and their ground truth
   xiaobao bench [flags]          drive a running server with simulated traffic; print throughput and latency
+  xiaobao bare [--addr A]        serve the bare net/http baseline that bench --compare-bare measures
   xiaobao version                print the version
   xiaobao rules validate FILE... check rule packs offline
   xiaobao rules builtin          print the built-in rule pack
@@ -81,6 +82,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return simulate(rest, stdout, stderr)
 	case "bench":
 		return bench(ctx, rest, getenv, stdout, stderr)
+	case "bare":
+		return bare(ctx, rest, stdin, stdout, stderr)
 	case "version":
 		fmt.Fprintf(stdout, "xiaobao %s (%s %s/%s)\n", xiaobao.Version, runtime.Version(), runtime.GOOS, runtime.GOARCH)
 		return nil

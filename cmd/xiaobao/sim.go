@@ -226,7 +226,10 @@ func bench(ctx context.Context, args []string, getenv func(string) string, stdou
 			return b
 		}
 	}
-	measure := func(name, base string) (loadgen.Result, error) {
+	// measure runs the generator against base; cpu, when it can, says how
+	// many CPU seconds the server process has used so far, so that the
+	// server's CPU per request can be printed beside its throughput.
+	measure := func(name, base string, cpu func() (float64, bool)) (loadgen.Result, error) {
 		c := loadgen.Config{URL: base, Key: *key, Connections: *conns, Rate: *rate, Source: source, Path: path}
 		if *warm > 0 {
 			c.Duration = *warm
@@ -235,26 +238,31 @@ func bench(ctx context.Context, args []string, getenv func(string) string, stdou
 			}
 		}
 		c.Duration = *dur
+		cpu0, ok0 := cpu()
 		r, err := loadgen.Run(ctx, c)
 		if err != nil {
 			return r, err
 		}
 		fmt.Fprintf(stdout, "== %s (%s, %d connections, %s)\n%s\n", name, base, *conns, *dur, r)
+		if cpu1, ok1 := cpu(); ok0 && ok1 && r.Requests > 0 {
+			fmt.Fprintf(stdout, "server CPU: %.2f cores, %.1f µs per request\n",
+				(cpu1-cpu0)/r.Duration.Seconds(), (cpu1-cpu0)*1e6/float64(r.Requests))
+		}
 		return r, nil
 	}
 	var bareRes loadgen.Result
 	if *bare {
-		u, stop, err := loadgen.ServeBare("127.0.0.1:0")
+		child, err := startBareChild()
 		if err != nil {
-			return fmt.Errorf("start bare handler: %w", err)
+			return err
 		}
-		bareRes, err = measure("bare net/http handler", u)
-		stop()
+		bareRes, err = measure("bare net/http handler, own process", child.url, child.cpuSeconds)
+		child.stop()
 		if err != nil {
 			return err
 		}
 	}
-	res, err := measure("xiaobao", *url)
+	res, err := measure("xiaobao", *url, func() (float64, bool) { return scrapeCPUSeconds(ctx, *url) })
 	if err != nil {
 		return err
 	}

@@ -66,7 +66,7 @@ func TestBenchCommand(t *testing.T) {
 		t.Fatalf("bench: %v\n%s", err, stderr.String())
 	}
 	got := stdout.String()
-	for _, want := range []string{"== bare net/http handler", "== xiaobao", "p99", "xiaobao / bare throughput"} {
+	for _, want := range []string{"== bare net/http handler, own process", "== xiaobao", "p99", "xiaobao / bare throughput", "µs per request"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("bench output lacks %q:\n%s", want, got)
 		}
