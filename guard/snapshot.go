@@ -13,7 +13,7 @@ import (
 // key order so the same state always encodes to the same bytes, which makes
 // "the state after a restart equals the state before" checkable byte for byte.
 
-const snapshotMagic = "XBFS0004"
+const snapshotMagic = "XBFS0005"
 
 type enc struct{ b []byte }
 
@@ -97,8 +97,8 @@ func (s *State) MarshalBinary() ([]byte, error) {
 		e.u(uint64(c.recentPos))
 		e.u(uint64(c.recentN))
 		for i := 0; i < int(c.recentN); i++ {
-			e.u32(c.recent[i].t)
-			e.u(uint64(c.recent[i].typ))
+			e.u32(c.recentT[i])
+			e.u(uint64(c.recentTyp[i]))
 		}
 		e.series(&c.out)
 		e.series(&c.pay)
@@ -124,7 +124,6 @@ func (s *State) MarshalBinary() ([]byte, error) {
 		d := s.devices[k]
 		e.u(k)
 		e.u32(d.first)
-		e.u32(d.last)
 		e.seen(d.customers)
 		e.ring(&d.events)
 	}
@@ -143,8 +142,12 @@ func (s *State) MarshalBinary() ([]byte, error) {
 		e.u32(p.last)
 		e.series(&p.in)
 		e.seen(p.payers)
-		e.seen(p.elderly)
-		e.buckets(p.nightRound)
+		var r payeeRare
+		if p.rare != nil {
+			r = *p.rare
+		}
+		e.seen(r.elderly)
+		e.buckets(r.nightRound)
 	}
 	e.b = binary.LittleEndian.AppendUint32(e.b, crc32.ChecksumIEEE(e.b))
 	return e.b, nil
@@ -265,7 +268,7 @@ func (s *State) UnmarshalBinary(b []byte) error {
 		c.recentPos = uint8(d.u() % recentEvents)
 		c.recentN = uint8(min(d.u(), recentEvents))
 		for i := 0; i < int(c.recentN); i++ {
-			c.recent[i] = recentEvent{t: d.u32(), typ: uint8(d.u() % uint64(len(EventTypes)))}
+			c.recentT[i], c.recentTyp[i] = d.u32(), uint8(d.u()%uint64(len(EventTypes)))
 		}
 		d.series(&c.out)
 		d.series(&c.pay)
@@ -288,7 +291,7 @@ func (s *State) UnmarshalBinary(b []byte) error {
 	}
 	for k := d.count(); k > 0 && d.err == nil; k-- {
 		h := d.u()
-		dv := &deviceState{first: d.u32(), last: d.u32()}
+		dv := &deviceState{first: d.u32()}
 		dv.customers = d.seen()
 		d.ring(&dv.events)
 		n.devices[h] = dv
@@ -304,8 +307,9 @@ func (s *State) UnmarshalBinary(b []byte) error {
 		p := &payeeState{first: d.u32(), last: d.u32()}
 		d.series(&p.in)
 		p.payers = d.seen()
-		p.elderly = d.seen()
-		p.nightRound = d.buckets()
+		if r := (payeeRare{elderly: d.seen(), nightRound: d.buckets()}); len(r.elderly) > 0 || len(r.nightRound) > 0 {
+			p.rare = &r
+		}
 		n.payees[h] = p
 	}
 	if d.err != nil {
