@@ -123,10 +123,27 @@ func TestServiceIdempotentDurableAndRestartable(t *testing.T) {
 }
 
 func TestServiceConcurrentDuplicates(t *testing.T) {
+	for _, inline := range []bool{false, true} {
+		t.Run(fmt.Sprintf("inline=%v", inline), func(t *testing.T) { testConcurrentDuplicates(t, inline) })
+	}
+}
+
+func testConcurrentDuplicates(t *testing.T, inline bool) {
 	ctx := context.Background()
-	db := openStore(t, t.TempDir())
-	s := openService(t, db)
-	defer s.Close()
+	dir := t.TempDir()
+	db := openStore(t, dir)
+	cfg := guard.Config{Store: db, SnapshotInterval: -1}
+	if inline {
+		j, err := journal.Open(filepath.Join(dir, "journal"), journal.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.Journal, cfg.InlineCommit = j, true
+	}
+	s, err := guard.Open(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
 	const n = 400
 	ids := make([][]string, 8)
 	var wg sync.WaitGroup
@@ -153,6 +170,9 @@ func TestServiceConcurrentDuplicates(t *testing.T) {
 				t.Fatalf("event dup-%d got two decisions: %s and %s", i, ids[0][i], ids[g][i])
 			}
 		}
+	}
+	if err := s.Close(); err != nil { // indexes what the journal holds
+		t.Fatal(err)
 	}
 	if max, _ := db.MaxSeq(ctx); max != n {
 		t.Fatalf("stored %d decisions, want %d", max, n)
@@ -260,6 +280,12 @@ func (downStore) SaveRecords(context.Context, []*guard.Record) error {
 // process dies, the next start indexes them from the journal, every
 // acknowledged decision reads back, and feature state is what it was.
 func TestServiceJournalCrash(t *testing.T) {
+	for _, inline := range []bool{false, true} {
+		t.Run(fmt.Sprintf("inline=%v", inline), func(t *testing.T) { testJournalCrash(t, inline) })
+	}
+}
+
+func testJournalCrash(t *testing.T, inline bool) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	db := openStore(t, dir)
@@ -268,7 +294,7 @@ func TestServiceJournalCrash(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s1, err := guard.Open(ctx, guard.Config{Store: downStore{db}, Journal: j1, SnapshotInterval: -1})
+	s1, err := guard.Open(ctx, guard.Config{Store: downStore{db}, Journal: j1, InlineCommit: inline, SnapshotInterval: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -299,7 +325,7 @@ func TestServiceJournalCrash(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s2, err := guard.Open(ctx, guard.Config{Store: db, Journal: j2, SnapshotInterval: -1})
+	s2, err := guard.Open(ctx, guard.Config{Store: db, Journal: j2, InlineCommit: inline, SnapshotInterval: -1})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -204,7 +204,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return fmt.Errorf("open journal: %w", err)
 	}
 	defer jnl.Close()
-	svc, err := guard.Open(ctx, guard.Config{Store: st, Journal: jnl, Logger: logger, Observer: metrics, SnapshotInterval: f.snapshotInterval})
+	// The journal appends without fsync (a write survives kill -9, as SQLite's
+	// WAL with synchronous=NORMAL does), so appending inline beats a group
+	// commit.
+	svc, err := guard.Open(ctx, guard.Config{Store: st, Journal: jnl, InlineCommit: true, Logger: logger, Observer: metrics, SnapshotInterval: f.snapshotInterval})
 	if err != nil {
 		return fmt.Errorf("start guard: %w", err)
 	}
