@@ -25,11 +25,13 @@ const (
 	ScopeListsRead     = "lists:read"
 	ScopeListsAdmin    = "lists:admin"
 	ScopeKeysAdmin     = "keys:admin"
+	// ScopePrivacyRedact lets a caller mask personal data in free text.
+	ScopePrivacyRedact = "privacy:redact"
 )
 
 // AllScopes lists every scope.
 var AllScopes = []string{ScopeAdmin, ScopeEventsWrite, ScopeDecisionsRead, ScopeOutcomesWrite,
-	ScopeRulesRead, ScopeRulesAdmin, ScopeListsRead, ScopeListsAdmin, ScopeKeysAdmin}
+	ScopeRulesRead, ScopeRulesAdmin, ScopeListsRead, ScopeListsAdmin, ScopeKeysAdmin, ScopePrivacyRedact}
 
 // Key is a stored API key.
 type Key struct {

@@ -40,6 +40,7 @@ func (s *server) routes() []route {
 		{Method: "POST", Path: "/v1/events:batch", Scope: auth.ScopeEventsWrite, Shed: true, handle: handlePostEventBatch(s)},
 		{Method: "GET", Path: "/v1/decisions", Scope: auth.ScopeDecisionsRead, handle: handleFindDecisions(s)},
 		{Method: "GET", Path: "/v1/decisions/{id}", Scope: auth.ScopeDecisionsRead, handle: handleGetDecision(s)},
+		{Method: "POST", Path: "/v1/privacy/redact", Scope: auth.ScopePrivacyRedact, handle: handleRedact(s)},
 		{Method: "POST", Path: "/v1/decisions/{id}/outcome", Scope: auth.ScopeOutcomesWrite, handle: handlePostOutcome(s)},
 		{Method: "GET", Path: "/v1/decisions/{id}/outcome", Scope: auth.ScopeDecisionsRead, handle: handleGetOutcome(s)},
 
