@@ -40,6 +40,8 @@ func main() {
 	case err == nil:
 	case errors.Is(err, errUsage):
 		os.Exit(2)
+	case errors.Is(err, errFound):
+		os.Exit(1)
 	default:
 		fmt.Fprintln(os.Stderr, "xiaobao:", err)
 		os.Exit(1)
@@ -56,6 +58,7 @@ Usage:
   xiaobao serve [flags]          run the HTTP API (xiaobao serve -h for flags)
   xiaobao simulate [flags]       write simulated events (NDJSON) and their ground truth
   xiaobao bench [flags]          drive a running server with simulated traffic; print throughput and latency
+  xiaobao pii scan FILE...       find personal data in text files (--redact, --json, --fail)
   xiaobao bare [--addr A]        serve the bare net/http baseline that bench --compare-bare measures
   xiaobao version                print the version
   xiaobao rules validate FILE... check rule packs offline
@@ -84,6 +87,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return bench(ctx, rest, getenv, stdout, stderr)
 	case "bare":
 		return bare(ctx, rest, stdin, stdout, stderr)
+	case "pii":
+		return piiCmd(rest, stdin, stdout, stderr)
 	case "version":
 		fmt.Fprintf(stdout, "xiaobao %s (%s %s/%s)\n", xiaobao.Version, runtime.Version(), runtime.GOOS, runtime.GOARCH)
 		return nil
