@@ -2,6 +2,7 @@ package http
 
 import (
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -101,8 +102,15 @@ func (s *server) problemOf(err error) problem {
 	case code == xiaobao.EINTERNAL:
 		p.Detail = "internal error"
 	default:
-		p.Detail = xiaobao.ErrorMessage(err)
-		p.Errors = xiaobao.ErrorFields(err)
+		// Messages quote the values they refuse, and a caller may have put
+		// a phone or ID number where it does not belong: answers (which
+		// clients log) carry it masked.
+		p.Detail = redact(xiaobao.ErrorMessage(err))
+		p.Errors = slices.Clone(xiaobao.ErrorFields(err))
+		for i := range p.Errors {
+			p.Errors[i].Field = redact(p.Errors[i].Field)
+			p.Errors[i].Reason = redact(p.Errors[i].Reason)
+		}
 	}
 	return p
 }
