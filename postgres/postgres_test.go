@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/xiaobao-org/xiaobao/postgres"
+	"github.com/xiaobao-org/xiaobao/staff"
 	"github.com/xiaobao-org/xiaobao/storetest"
 )
 
@@ -185,4 +186,8 @@ func TestOpenConcurrently(t *testing.T) {
 
 func BenchmarkSaveRecords(b *testing.B) {
 	storetest.BenchSaveRecords(b, func(b *testing.B) storetest.Store { return open(b) })
+}
+
+func TestStaffStore(t *testing.T) {
+	storetest.ExerciseStaff(t, func(t *testing.T) staff.Store { return open(t) })
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/xiaobao-org/xiaobao/guard"
 
 	"github.com/xiaobao-org/xiaobao/sqlite"
+	"github.com/xiaobao-org/xiaobao/staff"
 	"github.com/xiaobao-org/xiaobao/storetest"
 )
 
@@ -148,4 +149,8 @@ func crashChild(path string) {
 	p, _ := os.FindProcess(os.Getpid())
 	_ = p.Kill() // SIGKILL on Unix
 	select {}
+}
+
+func TestStaffStore(t *testing.T) {
+	storetest.ExerciseStaff(t, func(t *testing.T) staff.Store { return open(t) })
 }
