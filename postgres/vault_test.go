@@ -1,0 +1,13 @@
+package postgres_test
+
+import (
+	"testing"
+
+	"github.com/xiaobao-org/xiaobao/vault"
+	"github.com/xiaobao-org/xiaobao/vault/vaulttest"
+)
+
+// TestVaultKeyStore skips, naming XIAOBAO_TEST_POSTGRES, without a server.
+func TestVaultKeyStore(t *testing.T) {
+	vaulttest.Exercise(t, func(t *testing.T) vault.KeyStore { return open(t) })
+}
