@@ -27,11 +27,19 @@ const (
 	ScopeKeysAdmin     = "keys:admin"
 	// ScopePrivacyRedact lets a caller mask personal data in free text.
 	ScopePrivacyRedact = "privacy:redact"
+	// ScopePIIUnmask lets a caller see personal data unmasked, one record
+	// at a time, with a stated reason that is audited.
+	ScopePIIUnmask = "pii:unmask"
+	// ScopeAuditRead lets a caller read and verify the audit log.
+	ScopeAuditRead = "audit:read"
+	// ScopeStaffAdmin lets a caller manage staff users and their roles.
+	ScopeStaffAdmin = "staff:admin"
 )
 
 // AllScopes lists every scope.
 var AllScopes = []string{ScopeAdmin, ScopeEventsWrite, ScopeDecisionsRead, ScopeOutcomesWrite,
-	ScopeRulesRead, ScopeRulesAdmin, ScopeListsRead, ScopeListsAdmin, ScopeKeysAdmin, ScopePrivacyRedact}
+	ScopeRulesRead, ScopeRulesAdmin, ScopeListsRead, ScopeListsAdmin, ScopeKeysAdmin, ScopePrivacyRedact,
+	ScopePIIUnmask, ScopeAuditRead, ScopeStaffAdmin}
 
 // Key is a stored API key.
 type Key struct {

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/xiaobao-org/xiaobao/audit"
 	"github.com/xiaobao-org/xiaobao/auth"
 )
 
@@ -19,7 +20,7 @@ func handleCreateKey(s *server) handler {
 		*auth.Key
 		Secret string `json:"secret"`
 	}
-	return func(w http.ResponseWriter, r *http.Request, _ *auth.Key) {
+	return func(w http.ResponseWriter, r *http.Request, caller *auth.Key) {
 		body, err := readBody(r, s.cfg.MaxBodyBytes)
 		if err != nil {
 			s.error(w, r, err)
@@ -54,6 +55,7 @@ func handleCreateKey(s *server) handler {
 			s.error(w, r, err)
 			return
 		}
+		s.auditChange(r, caller, audit.ActionRoleChange, "key:"+k.ID, map[string]any{"created": true, "scopes": k.Scopes})
 		w.Header()["Cache-Control"] = hdrNoStore
 		w.Header().Set("Location", "/v1/keys/"+k.ID)
 		writeJSON(w, http.StatusCreated, "application/json", response{Key: k, Secret: secret})
@@ -80,7 +82,7 @@ func handleListKeys(s *server) handler {
 
 // handleRevokeKey revokes a key; it stops working at once on this server.
 func handleRevokeKey(s *server) handler {
-	return func(w http.ResponseWriter, r *http.Request, _ *auth.Key) {
+	return func(w http.ResponseWriter, r *http.Request, caller *auth.Key) {
 		id := r.PathValue("id")
 		err := s.store.RevokeKey(r.Context(), id, s.clock.Now().UTC())
 		// Drop the cached key even on error: revoking must never leave a
@@ -90,6 +92,7 @@ func handleRevokeKey(s *server) handler {
 			s.error(w, r, err)
 			return
 		}
+		s.auditChange(r, caller, audit.ActionRoleChange, "key:"+id, map[string]any{"revoked": true})
 		w.WriteHeader(http.StatusNoContent)
 	}
 }

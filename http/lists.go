@@ -14,8 +14,10 @@ import (
 	"unicode/utf8"
 
 	"github.com/xiaobao-org/xiaobao"
+	"github.com/xiaobao-org/xiaobao/audit"
 	"github.com/xiaobao-org/xiaobao/auth"
 	"github.com/xiaobao-org/xiaobao/guard"
+	"github.com/xiaobao-org/xiaobao/pii"
 )
 
 // kindIDNumber is accepted as input only: entries of this kind are stored as
@@ -155,13 +157,14 @@ func handlePutListEntry(s *server) handler {
 			s.error(w, r, err)
 			return
 		}
+		s.auditChange(r, k, audit.ActionListChange, "list:"+string(e.List)+"/"+string(e.Kind)+"/"+maskListValue(e.Kind, e.Value), map[string]any{"put": true, "source": e.Source})
 		writeJSON(w, http.StatusOK, "application/json", e)
 	}
 }
 
 // handleDeleteListEntry removes one entry.
 func handleDeleteListEntry(s *server) handler {
-	return func(w http.ResponseWriter, r *http.Request, _ *auth.Key) {
+	return func(w http.ResponseWriter, r *http.Request, k *auth.Key) {
 		list := r.PathValue("list")
 		kind, value, fe := listKey(r.PathValue("kind"), r.PathValue("value"), "")
 		if list != string(guard.BlockList) && list != string(guard.AllowList) {
@@ -178,6 +181,7 @@ func handleDeleteListEntry(s *server) handler {
 			s.error(w, r, err)
 			return
 		}
+		s.auditChange(r, k, audit.ActionListChange, "list:"+list+"/"+string(kind)+"/"+maskListValue(kind, value), map[string]any{"deleted": true})
 		w.WriteHeader(http.StatusNoContent)
 	}
 }
@@ -243,6 +247,7 @@ func handleImportList(s *server) handler {
 			resp.Imported += n
 			entries = entries[n:]
 		}
+		s.auditChange(r, k, audit.ActionListChange, "list:import", map[string]any{"imported": resp.Imported, "rejected_lines": len(resp.Errors)})
 		writeJSON(w, http.StatusOK, "application/json", resp)
 	}
 }
@@ -370,4 +375,20 @@ func parseListCSV(body []byte, by string) ([]*guard.ListEntry, []lineErrors, err
 		entries = append(entries, e)
 	}
 	return entries, bad, nil
+}
+
+// maskListValue is how a list entry's value appears in the audit log:
+// phones, accounts and IPs masked as everywhere else, ids as they are
+// (device ids, customer ids and ID-number hashes are not personal data on
+// their own).
+func maskListValue(kind guard.EntityKind, v string) string {
+	switch kind {
+	case guard.KindPhone:
+		return pii.MaskPhone(v)
+	case guard.KindAccount:
+		return pii.MaskAccount(v)
+	case guard.KindIP:
+		return pii.MaskIP(v)
+	}
+	return v
 }

@@ -177,7 +177,7 @@ func (s *server) authenticate(r *http.Request, scope string) (*auth.Key, error) 
 		return nil, xiaobao.Errorf(xiaobao.EUNAUTHORIZED, "the API key has been revoked")
 	}
 	if !k.Allows(scope) {
-		return k, xiaobao.Errorf(xiaobao.EFORBIDDEN, "this API key lacks the scope %s", scope)
+		return k, xiaobao.Errorf(xiaobao.EFORBIDDEN, "this API key or staff role lacks the scope %s", scope)
 	}
 	return k, nil
 }

@@ -40,6 +40,7 @@ func (s *server) routes() []route {
 		{Method: "POST", Path: "/v1/events:batch", Scope: auth.ScopeEventsWrite, Shed: true, handle: handlePostEventBatch(s)},
 		{Method: "GET", Path: "/v1/decisions", Scope: auth.ScopeDecisionsRead, handle: handleFindDecisions(s)},
 		{Method: "GET", Path: "/v1/decisions/{id}", Scope: auth.ScopeDecisionsRead, handle: handleGetDecision(s)},
+		{Method: "POST", Path: "/v1/decisions/{id}/unmask", Scope: auth.ScopePIIUnmask, handle: handleUnmask(s)},
 		{Method: "POST", Path: "/v1/privacy/redact", Scope: auth.ScopePrivacyRedact, handle: handleRedact(s)},
 		{Method: "POST", Path: "/v1/decisions/{id}/outcome", Scope: auth.ScopeOutcomesWrite, handle: handlePostOutcome(s)},
 		{Method: "GET", Path: "/v1/decisions/{id}/outcome", Scope: auth.ScopeDecisionsRead, handle: handleGetOutcome(s)},
@@ -64,5 +65,13 @@ func (s *server) routes() []route {
 		{Method: "POST", Path: "/v1/keys", Scope: auth.ScopeKeysAdmin, handle: handleCreateKey(s)},
 		{Method: "GET", Path: "/v1/keys", Scope: auth.ScopeKeysAdmin, handle: handleListKeys(s)},
 		{Method: "DELETE", Path: "/v1/keys/{id}", Scope: auth.ScopeKeysAdmin, handle: handleRevokeKey(s)},
+
+		// Staff.
+		{Method: "POST", Path: "/v1/staff/login", handle: handleLogin(s)},
+		{Method: "POST", Path: "/v1/staff/logout", handle: handleLogout(s)},
+		{Method: "GET", Path: "/v1/staff/me", handle: handleMe(s)},
+		{Method: "GET", Path: "/v1/staff/users", Scope: auth.ScopeStaffAdmin, handle: handleListUsers(s)},
+		{Method: "POST", Path: "/v1/staff/users", Scope: auth.ScopeStaffAdmin, handle: handleCreateUser(s)},
+		{Method: "PATCH", Path: "/v1/staff/users/{username}", Scope: auth.ScopeStaffAdmin, handle: handleUpdateUser(s)},
 	}
 }

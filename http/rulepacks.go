@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/xiaobao-org/xiaobao"
+	"github.com/xiaobao-org/xiaobao/audit"
 	"github.com/xiaobao-org/xiaobao/auth"
 	"github.com/xiaobao-org/xiaobao/guard"
 )
@@ -140,6 +141,7 @@ func handlePostPack(s *server) handler {
 			s.error(w, r, err)
 			return
 		}
+		s.auditChange(r, k, audit.ActionRuleChange, "pack:"+pv.Name+"@"+strconv.Itoa(pv.Version), map[string]any{"loaded": true, "activated": up.Activate})
 		w.Header().Set("Location", "/v1/rulepacks/"+pv.Name+"/versions/"+strconv.Itoa(pv.Version))
 		writeJSON(w, http.StatusCreated, "application/json", toPackVersionJSON(pv, true))
 	}
@@ -224,7 +226,7 @@ func handlePackVersion(s *server) handler {
 // handleActivatePack makes a stored version active: rolling back is
 // activating an earlier one.
 func handleActivatePack(s *server) handler {
-	return func(w http.ResponseWriter, r *http.Request, _ *auth.Key) {
+	return func(w http.ResponseWriter, r *http.Request, k *auth.Key) {
 		v, err := versionParam(r)
 		if err != nil {
 			s.error(w, r, err)
@@ -235,6 +237,7 @@ func handleActivatePack(s *server) handler {
 			s.error(w, r, err)
 			return
 		}
+		s.auditChange(r, k, audit.ActionRuleChange, "pack:"+name+"@"+strconv.Itoa(v), map[string]any{"activated": true})
 		pv, err := s.guard.Store().PackVersion(r.Context(), name, v)
 		if err != nil {
 			s.error(w, r, err)
@@ -250,7 +253,7 @@ func handleDeactivatePack(s *server) handler {
 		Name   string `json:"name"`
 		Active bool   `json:"active"`
 	}
-	return func(w http.ResponseWriter, r *http.Request, _ *auth.Key) {
+	return func(w http.ResponseWriter, r *http.Request, k *auth.Key) {
 		name := r.PathValue("name")
 		vs, err := s.guard.Store().PackVersions(r.Context(), name)
 		if err != nil {
@@ -265,6 +268,7 @@ func handleDeactivatePack(s *server) handler {
 			s.error(w, r, err)
 			return
 		}
+		s.auditChange(r, k, audit.ActionRuleChange, "pack:"+name, map[string]any{"deactivated": true})
 		writeJSON(w, http.StatusOK, "application/json", response{Name: name, Active: false})
 	}
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/xiaobao-org/xiaobao"
 	"github.com/xiaobao-org/xiaobao/auth"
 	"github.com/xiaobao-org/xiaobao/guard"
+	"github.com/xiaobao-org/xiaobao/staff"
 )
 
 // Defaults of Config.
@@ -56,6 +57,14 @@ type Config struct {
 	// KeyCacheTTL is how long an API key lookup is cached (default 5s).
 	KeyCacheTTL time.Duration
 	Clock       xiaobao.Clock
+	// Staff, if set, enables staff sign-in (/v1/staff/...): sessions act
+	// with the scopes of the user's roles.
+	Staff staff.Store
+	// SessionTTL is how long a staff session lasts (default 10 hours).
+	SessionTTL time.Duration
+	// Audit, if set, records sign-ins, unmasking and every change to rules,
+	// lists, keys and staff roles. Unmasking is refused without it.
+	Audit AuditLog
 }
 
 // server is the HTTP API. Its fields are the dependencies of the handlers.
@@ -72,6 +81,7 @@ type server struct {
 
 	// inflight counts event requests being served, for load shedding.
 	inflight atomic.Int64
+	throttle *staff.Throttle
 }
 
 // NewServer returns the HTTP API as an http.Handler.
@@ -110,10 +120,14 @@ func newServer(cfg Config) *server {
 	if cfg.Clock == nil {
 		cfg.Clock = xiaobao.SystemClock{}
 	}
+	if cfg.SessionTTL <= 0 {
+		cfg.SessionTTL = DefaultSessionTTL
+	}
 	s := &server{
 		cfg:      cfg,
 		guard:    cfg.Guard,
-		keys:     newKeyCache(cfg.Keys, cfg.KeyCacheTTL),
+		keys:     newKeyCache(principals{keys: cfg.Keys, staff: cfg.Staff, now: cfg.Clock.Now}, cfg.KeyCacheTTL),
+		throttle: staff.NewThrottle(),
 		store:    cfg.Keys,
 		log:      cfg.Logger,
 		metrics:  cfg.Metrics,

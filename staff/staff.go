@@ -48,15 +48,11 @@ const (
 // Roles lists every role.
 var Roles = []Role{Agent, Caller, Complaints, Compliance, Analyst, Auditor, Admin}
 
-// Scopes that only staff hold (API keys may be given them too).
+// Scopes named here for short.
 const (
-	// ScopePIIUnmask lets a caller see personal data unmasked, one record
-	// at a time, with a stated reason.
-	ScopePIIUnmask = "pii:unmask"
-	// ScopeAuditRead lets a caller read and verify the audit log.
-	ScopeAuditRead = "audit:read"
-	// ScopeStaffAdmin lets a caller manage staff users and their roles.
-	ScopeStaffAdmin = "staff:admin"
+	ScopePIIUnmask  = auth.ScopePIIUnmask
+	ScopeAuditRead  = auth.ScopeAuditRead
+	ScopeStaffAdmin = auth.ScopeStaffAdmin
 )
 
 // roleScopes is the permission matrix. Nobody but Admin holds auth's admin

@@ -26,12 +26,15 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/xiaobao-org/xiaobao"
+	"github.com/xiaobao-org/xiaobao/audit"
 	"github.com/xiaobao-org/xiaobao/auth"
 	"github.com/xiaobao-org/xiaobao/guard"
 	xhttp "github.com/xiaobao-org/xiaobao/http"
 	"github.com/xiaobao-org/xiaobao/journal"
 	"github.com/xiaobao-org/xiaobao/postgres"
 	"github.com/xiaobao-org/xiaobao/sqlite"
+	"github.com/xiaobao-org/xiaobao/staff"
+	"github.com/xiaobao-org/xiaobao/vault"
 )
 
 func main() {
@@ -58,6 +61,8 @@ Usage:
   xiaobao serve [flags]          run the HTTP API (xiaobao serve -h for flags)
   xiaobao simulate [flags]       write simulated events (NDJSON) and their ground truth
   xiaobao bench [flags]          drive a running server with simulated traffic; print throughput and latency
+  xiaobao eval [flags]           replay a labelled history through Guard: detection, losses avoided, friction, AUC/AP, pack comparison
+  xiaobao audit verify [flags]   check the audit log's hash chain and signed checkpoints (audit pubkey prints the keys)
   xiaobao pii scan FILE...       find personal data in text files (--redact, --json, --fail)
   xiaobao bare [--addr A]        serve the bare net/http baseline that bench --compare-bare measures
   xiaobao version                print the version
@@ -65,8 +70,14 @@ Usage:
   xiaobao rules builtin          print the built-in rule pack
 
 Environment:
-  XIAOBAO_BOOTSTRAP_KEY  at serve start, store this secret (hashed) as an
-                         admin API key named "bootstrap" unless present
+  XIAOBAO_BOOTSTRAP_KEY    at serve start, store this secret (hashed) as an
+                           admin API key named "bootstrap" unless present
+  XIAOBAO_BOOTSTRAP_ADMIN  username:password of a staff administrator to
+                           create at serve start unless present
+  XIAOBAO_MASTER_KEY       base64 of 32 random bytes: the master key that
+                           signs audit checkpoints and wraps data keys
+                           (or XIAOBAO_MASTER_KEY_FILE; without either,
+                           serve generates DATA/master.key)
 `
 
 // run is the whole program; main only supplies the process's environment,
@@ -87,6 +98,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return bench(ctx, rest, getenv, stdout, stderr)
 	case "bare":
 		return bare(ctx, rest, stdin, stdout, stderr)
+	case "audit":
+		return auditCmd(ctx, rest, getenv, stdout, stderr)
+	case "eval":
+		return eval(ctx, rest, getenv, stdout, stderr)
 	case "pii":
 		return piiCmd(rest, stdin, stdout, stderr)
 	case "version":
@@ -107,6 +122,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 type store interface {
 	guard.Store
 	auth.KeyStore
+	staff.Store
+	audit.Store
 	Close() error
 }
 
@@ -197,6 +214,33 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err := bootstrapKey(ctx, st, getenv("XIAOBAO_BOOTSTRAP_KEY"), logger); err != nil {
 		return err
 	}
+	if err := bootstrapAdmin(ctx, st, getenv("XIAOBAO_BOOTSTRAP_ADMIN"), logger); err != nil {
+		return err
+	}
+	// The audit log's checkpoints are signed with a key derived from the
+	// master key, which the database does not hold.
+	getenv, err = withMasterKey(getenv, f.data, true, logger)
+	if err != nil {
+		return err
+	}
+	master, _, err := vault.MasterKeysFromEnv(getenv)
+	if err != nil {
+		return err
+	}
+	signer, err := audit.NewSigner(master.Derive(audit.SigningKeyPurpose, 32))
+	if err != nil {
+		return err
+	}
+	auditLog, err := audit.New(audit.Config{Store: st, Signer: signer, CheckpointEvery: 1000})
+	if err != nil {
+		return fmt.Errorf("open audit log: %w", err)
+	}
+	defer func() {
+		// Sign the log's end, so that removing its newest records is seen.
+		if _, cerr := auditLog.Checkpoint(context.WithoutCancel(ctx), time.Now()); cerr != nil && err == nil {
+			err = fmt.Errorf("audit checkpoint: %w", cerr)
+		}
+	}()
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -225,6 +269,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	srv := &http.Server{
 		Handler: xhttp.NewServer(xhttp.Config{
 			Guard: svc, Keys: st, Logger: logger, Registry: reg, Metrics: metrics, MaxInflight: f.maxInflight,
+			Staff: st, Audit: auditLog,
 		}),
 		ReadHeaderTimeout: 10 * time.Second,
 		// Batches and imports of up to 32 MiB need time to arrive and to
@@ -255,6 +300,22 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 			}
 		}()
 	}
+	go func() {
+		// Sign the log's end hourly too: records after the last checkpoint
+		// are protected by the hash chain alone.
+		t := time.NewTicker(time.Hour)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case now := <-t.C:
+				if _, err := auditLog.Checkpoint(ctx, now); err != nil {
+					logger.Warn("audit checkpoint failed", "err", err.Error())
+				}
+			}
+		}
+	}()
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {

@@ -1,0 +1,99 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/xiaobao-org/xiaobao"
+	"github.com/xiaobao-org/xiaobao/staff"
+	"github.com/xiaobao-org/xiaobao/vault"
+)
+
+// masterKeyFile is where serve keeps a generated master key when none is
+// configured, so that the embedded default runs with no setup.
+const masterKeyFile = "master.key"
+
+// withMasterKey returns getenv, completed with the master key file in data
+// when neither XIAOBAO_MASTER_KEY nor XIAOBAO_MASTER_KEY_FILE is set. With
+// create, a missing file is generated (mode 0600). A production deployment
+// sets the key from a secret store instead: a key beside the data it
+// protects guards against a stolen database file, not a stolen disk.
+func withMasterKey(getenv func(string) string, data string, create bool, log *slog.Logger) (func(string) string, error) {
+	if getenv(vault.EnvMasterKey) != "" || getenv(vault.EnvMasterKeyFile) != "" {
+		return getenv, nil
+	}
+	path := filepath.Join(data, masterKeyFile)
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+		if !create {
+			return getenv, nil
+		}
+		_, text := vault.GenerateMasterKey()
+		if err := os.MkdirAll(data, 0o750); err != nil {
+			return nil, fmt.Errorf("create data directory: %w", err)
+		}
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		if err != nil {
+			return nil, fmt.Errorf("create master key file: %w", err)
+		}
+		if _, err := f.WriteString(text + "\n"); err != nil {
+			f.Close()
+			return nil, fmt.Errorf("write master key file: %w", err)
+		}
+		if err := f.Close(); err != nil {
+			return nil, fmt.Errorf("write master key file: %w", err)
+		}
+		if log != nil {
+			log.Warn("no master key configured: generated one in the data directory; set XIAOBAO_MASTER_KEY or XIAOBAO_MASTER_KEY_FILE from a secret store in production", "file", path)
+		}
+	} else if err != nil {
+		return nil, fmt.Errorf("master key file: %w", err)
+	}
+	return func(k string) string {
+		if k == vault.EnvMasterKeyFile {
+			return path
+		}
+		return getenv(k)
+	}, nil
+}
+
+// bootstrapAdmin creates the staff administrator named in
+// XIAOBAO_BOOTSTRAP_ADMIN ("username:password") unless a user of that name
+// exists: the first person to sign in to a new installation.
+func bootstrapAdmin(ctx context.Context, st staff.Store, spec string, log *slog.Logger) error {
+	if spec == "" {
+		return nil
+	}
+	name, password, ok := strings.Cut(spec, ":")
+	u := &staff.User{Username: name, DisplayName: name, Roles: []staff.Role{staff.Admin}}
+	if !ok {
+		return errors.New("XIAOBAO_BOOTSTRAP_ADMIN: want username:password")
+	}
+	if fe := staff.ValidateUser(u, ""); len(fe) > 0 {
+		return fmt.Errorf("XIAOBAO_BOOTSTRAP_ADMIN: username %s", fe[0].Reason)
+	}
+	if why := staff.CheckPassword(password); why != "" {
+		return fmt.Errorf("XIAOBAO_BOOTSTRAP_ADMIN: the password %s", why)
+	}
+	if _, err := st.UserByName(ctx, name); err == nil {
+		return nil
+	} else if xiaobao.ErrorCode(err) != xiaobao.ENOTFOUND {
+		return fmt.Errorf("bootstrap admin: %w", err)
+	}
+	var err error
+	if u.PasswordHash, err = staff.HashPassword(password); err != nil {
+		return err
+	}
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	u.ID, u.CreatedAt, u.UpdatedAt = staff.NewUserID(), now, now
+	if err := st.CreateUser(ctx, u); err != nil && xiaobao.ErrorCode(err) != xiaobao.ECONFLICT {
+		return fmt.Errorf("bootstrap admin: %w", err)
+	}
+	log.Info("created the bootstrap staff administrator", "username", name)
+	return nil
+}
