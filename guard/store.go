@@ -172,3 +172,25 @@ type Store interface {
 	PackStore
 	ListStore
 }
+
+// Sealer encrypts personal data at rest (vault.Vault implements it): the
+// raw events in the store and the journal, and the counterparty accounts
+// the store indexes, which it keeps only as keyed blind indexes.
+type Sealer interface {
+	// AppendEncrypt appends plaintext sealed under the current data key,
+	// bound to ad (where the value lives), to dst.
+	AppendEncrypt(dst, plaintext, ad []byte) ([]byte, error)
+	// AppendDecrypt appends the plaintext of ciphertext, checked against
+	// ad, to dst.
+	AppendDecrypt(dst, ciphertext, ad []byte) ([]byte, error)
+	// AccountIndex returns the blind index of a counterparty account, the
+	// same for every spelling of one account and useless without the key.
+	AccountIndex(account string) string
+}
+
+// AppendRawAD appends the associated data that binds a sealed raw event to
+// its event id, wherever it is stored: a sealed event moved onto another
+// record does not decrypt.
+func AppendRawAD(dst []byte, eventID string) []byte {
+	return append(append(dst, "xiaobao raw event\x00"...), eventID...)
+}

@@ -43,6 +43,9 @@ type Options struct {
 	// Sync fsyncs after every append (power-loss durability, at the cost
 	// of a disk flush per group commit).
 	Sync bool
+	// Sealer, if set, encrypts each raw event (it holds names, accounts
+	// and memos) before it reaches the segment file.
+	Sealer guard.Sealer
 }
 
 type segment struct {
@@ -61,6 +64,8 @@ type Log struct {
 	size     int64
 	buf      []byte
 	released int64
+	// Scratch for sealing, reused under mu.
+	ad, sealed []byte
 }
 
 // Open opens (creating if needed) the journal in dir. A torn frame at the
@@ -190,8 +195,17 @@ func (l *Log) Append(recs []*guard.Record) error {
 		start := len(b)
 		b = append(b, make([]byte, frameHeader)...)
 		b = binary.AppendUvarint(b, uint64(r.Seq))
-		b = binary.AppendUvarint(b, uint64(len(r.Event.Raw)))
-		b = append(b, r.Event.Raw...)
+		raw := r.Event.Raw
+		if l.opts.Sealer != nil {
+			var err error
+			l.ad = guard.AppendRawAD(l.ad[:0], r.Event.ID)
+			if l.sealed, err = l.opts.Sealer.AppendEncrypt(l.sealed[:0], raw, l.ad); err != nil {
+				return fmt.Errorf("seal journal record %d: %w", r.Seq, err)
+			}
+			raw = l.sealed
+		}
+		b = binary.AppendUvarint(b, uint64(len(raw)))
+		b = append(b, raw...)
 		dj := r.EncodedDecision()
 		b = binary.AppendUvarint(b, uint64(len(dj)))
 		b = append(b, dj...)
@@ -273,13 +287,24 @@ func (l *Log) Replay(after int64, fn func(*guard.Record) error) error {
 			if seq <= after {
 				return nil
 			}
-			ev, err := guard.DecodeEvent(bytes.Clone(raw))
-			if err != nil {
-				return fmt.Errorf("journal record %d: %w", seq, err)
-			}
 			d := &guard.Decision{}
 			if err := json.Unmarshal(dj, d); err != nil {
 				return fmt.Errorf("journal record %d: decode decision: %w", seq, err)
+			}
+			raw = bytes.Clone(raw)
+			if len(raw) > 0 && raw[0] != '{' {
+				// Sealed: the event id it is bound to is the decision's.
+				if l.opts.Sealer == nil {
+					return fmt.Errorf("journal record %d is sealed and no key is configured", seq)
+				}
+				var err error
+				if raw, err = l.opts.Sealer.AppendDecrypt(nil, raw, guard.AppendRawAD(nil, d.EventID)); err != nil {
+					return fmt.Errorf("journal record %d: %w", seq, err)
+				}
+			}
+			ev, err := guard.DecodeEvent(raw)
+			if err != nil {
+				return fmt.Errorf("journal record %d: %w", seq, err)
 			}
 			return fn(&guard.Record{Seq: seq, Event: ev, Decision: d})
 		})

@@ -43,6 +43,7 @@ var (
 type DB struct {
 	pool   *pgxpool.Pool
 	schema string
+	sealer guard.Sealer // nil: raw events and accounts stored as they came
 	// pageSize is how many rows Replay, EventIDs and Outcomes read per
 	// query: defaultPageSize, smaller in tests to cross page boundaries.
 	pageSize int

@@ -46,7 +46,7 @@ func newRecordColumns(n int) *recordColumns {
 	}
 }
 
-func (c *recordColumns) add(rec *guard.Record) error {
+func (c *recordColumns) add(rec *guard.Record, sealer guard.Sealer) error {
 	if rec == nil || rec.Event == nil || rec.Decision == nil {
 		return xiaobao.Errorf(xiaobao.EINVALID, "record needs an event and a decision")
 	}
@@ -65,11 +65,21 @@ func (c *recordColumns) add(rec *guard.Record) error {
 	if raw == nil {
 		raw = []byte{} // NOT NULL: an empty bytea, not NULL
 	}
+	account := e.Counterparty.Account
+	if sealer != nil {
+		var ad [128]byte
+		sealed, err := sealer.AppendEncrypt(nil, raw, guard.AppendRawAD(ad[:0], e.ID))
+		if err != nil {
+			return fmt.Errorf("seal event %s: %w", e.ID, err)
+		}
+		raw = sealed
+		account = sealer.AccountIndex(account)
+	}
 	c.seq = append(c.seq, rec.Seq)
 	c.decisionID = append(c.decisionID, d.ID)
 	c.eventID = append(c.eventID, e.ID)
 	c.customerID = append(c.customerID, e.Customer.ID)
-	c.account = append(c.account, e.Counterparty.Account)
+	c.account = append(c.account, account)
 	c.deviceID = append(c.deviceID, e.Device.ID)
 	c.eventType = append(c.eventType, string(e.Type))
 	c.occurredAt = append(c.occurredAt, e.OccurredAt)
@@ -90,7 +100,7 @@ func (db *DB) SaveRecords(ctx context.Context, recs []*guard.Record) error {
 	}
 	c := newRecordColumns(len(recs))
 	for _, rec := range recs {
-		if err := c.add(rec); err != nil {
+		if err := c.add(rec, db.sealer); err != nil {
 			return fmt.Errorf("save records: %w", err)
 		}
 	}
@@ -108,7 +118,7 @@ func (db *DB) SaveRecords(ctx context.Context, recs []*guard.Record) error {
 
 const sqlRecordColumns = `SELECT seq, event_id, decision, raw FROM records`
 
-func scanRecord(row pgx.Row) (*guard.Record, error) {
+func (db *DB) scanRecord(row pgx.Row) (*guard.Record, error) {
 	var (
 		rec     guard.Record
 		eventID string
@@ -122,8 +132,9 @@ func scanRecord(row pgx.Row) (*guard.Record, error) {
 	if err := json.Unmarshal(dj, rec.Decision); err != nil {
 		return nil, fmt.Errorf("decode decision of seq %d: %w", rec.Seq, err)
 	}
-	if raw == nil {
-		raw = []byte{}
+	raw, err := db.openRaw(eventID, raw)
+	if err != nil {
+		return nil, err
 	}
 	rec.Event = &guard.Event{ID: eventID, Raw: raw}
 	return &rec, nil
@@ -131,7 +142,7 @@ func scanRecord(row pgx.Row) (*guard.Record, error) {
 
 // Decision returns the record of a decision id.
 func (db *DB) Decision(ctx context.Context, decisionID string) (*guard.Record, error) {
-	rec, err := scanRecord(db.pool.QueryRow(ctx, sqlRecordColumns+` WHERE decision_id = $1`, decisionID))
+	rec, err := db.scanRecord(db.pool.QueryRow(ctx, sqlRecordColumns+` WHERE decision_id = $1`, decisionID))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, notFound("decision %q not found", decisionID)
 	} else if err != nil {
@@ -142,7 +153,7 @@ func (db *DB) Decision(ctx context.Context, decisionID string) (*guard.Record, e
 
 // DecisionByEvent returns the record of an event id.
 func (db *DB) DecisionByEvent(ctx context.Context, eventID string) (*guard.Record, error) {
-	rec, err := scanRecord(db.pool.QueryRow(ctx, sqlRecordColumns+` WHERE event_id = $1`, eventID))
+	rec, err := db.scanRecord(db.pool.QueryRow(ctx, sqlRecordColumns+` WHERE event_id = $1`, eventID))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, notFound("no decision for event %q", eventID)
 	} else if err != nil {
@@ -176,7 +187,7 @@ func (db *DB) FindDecisions(ctx context.Context, f guard.DecisionFilter) ([]*gua
 		add(`customer_id = ?`, f.CustomerID)
 	}
 	if f.Account != "" {
-		add(`account = ?`, f.Account)
+		add(`account = ?`, db.accountKey(f.Account))
 	}
 	if f.DeviceID != "" {
 		add(`device_id = ?`, f.DeviceID)
@@ -222,7 +233,7 @@ func (db *DB) FindDecisions(ctx context.Context, f guard.DecisionFilter) ([]*gua
 	defer rows.Close()
 	recs := []*guard.Record{}
 	for rows.Next() {
-		rec, err := scanRecord(rows)
+		rec, err := db.scanRecord(rows)
 		if err != nil {
 			return nil, fmt.Errorf("find decisions: %w", err)
 		}
@@ -245,17 +256,22 @@ func (db *DB) Replay(ctx context.Context, afterSeq int64, fn func(guard.ReplayIt
 	page := make([]guard.ReplayItem, 0, db.pageSize)
 	for {
 		page = page[:0]
-		rows, err := db.pool.Query(ctx, `SELECT seq, raw, action, coalesce(typology, '') FROM records
+		rows, err := db.pool.Query(ctx, `SELECT seq, event_id, raw, action, coalesce(typology, '') FROM records
 			WHERE seq > $1 ORDER BY seq LIMIT $2`, afterSeq, db.pageSize)
 		if err != nil {
 			return fmt.Errorf("replay: %w", err)
 		}
 		for rows.Next() {
 			var (
-				it     guard.ReplayItem
-				action int16
+				it      guard.ReplayItem
+				action  int16
+				eventID string
 			)
-			if err := rows.Scan(&it.Seq, &it.Raw, &action, &it.Typology); err != nil {
+			if err := rows.Scan(&it.Seq, &eventID, &it.Raw, &action, &it.Typology); err != nil {
+				rows.Close()
+				return fmt.Errorf("replay: %w", err)
+			}
+			if it.Raw, err = db.openRaw(eventID, it.Raw); err != nil {
 				rows.Close()
 				return fmt.Errorf("replay: %w", err)
 			}
@@ -352,3 +368,34 @@ func (db *DB) LoadSnapshot(ctx context.Context) (int64, []byte, error) {
 	}
 	return seq, data, nil
 }
+
+// accountKey is how a counterparty account is stored and looked up: its
+// blind index when a sealer is set, else the account itself.
+func (db *DB) accountKey(account string) string {
+	if account == "" || db.sealer == nil {
+		return account
+	}
+	return db.sealer.AccountIndex(account)
+}
+
+// openRaw returns the plaintext of a stored raw event. Events stored before
+// a sealer was configured are plaintext JSON, which never starts like a
+// sealed value, so both read back.
+func (db *DB) openRaw(eventID string, raw []byte) ([]byte, error) {
+	if raw == nil {
+		return []byte{}, nil
+	}
+	if len(raw) == 0 || raw[0] == '{' || db.sealer == nil {
+		return raw, nil
+	}
+	var ad [128]byte
+	pt, err := db.sealer.AppendDecrypt(nil, raw, guard.AppendRawAD(ad[:0], eventID))
+	if err != nil {
+		return nil, fmt.Errorf("open sealed event %s: %w", eventID, err)
+	}
+	return pt, nil
+}
+
+// SetSealer makes the store seal raw events and keep counterparty accounts
+// as blind indexes. Call it before the store is used.
+func (db *DB) SetSealer(s guard.Sealer) { db.sealer = s }

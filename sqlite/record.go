@@ -60,11 +60,11 @@ type recordKey struct {
 }
 
 // appendRecordKeys appends the lookup keys of rec.
-func appendRecordKeys(keys []recordKey, rec *guard.Record) []recordKey {
+func (db *DB) appendRecordKeys(keys []recordKey, rec *guard.Record) []recordKey {
 	e := rec.Event
 	keys = append(keys, recordKey{keyCustomer + e.Customer.ID, rec.Seq})
-	if e.Counterparty.Account != "" {
-		keys = append(keys, recordKey{keyAccount + e.Counterparty.Account, rec.Seq})
+	if a := db.accountKey(e.Counterparty.Account); a != "" {
+		keys = append(keys, recordKey{keyAccount + a, rec.Seq})
 	}
 	if e.Device.ID != "" {
 		keys = append(keys, recordKey{keyDevice + e.Device.ID, rec.Seq})
@@ -81,7 +81,7 @@ func nullString(s string) any {
 }
 
 // appendRecordArgs appends the column values of rec to args.
-func appendRecordArgs(args []any, rec *guard.Record) ([]any, error) {
+func (db *DB) appendRecordArgs(args []any, rec *guard.Record) ([]any, error) {
 	if rec == nil || rec.Event == nil || rec.Decision == nil {
 		return nil, xiaobao.Errorf(xiaobao.EINVALID, "record needs an event and a decision")
 	}
@@ -100,9 +100,19 @@ func appendRecordArgs(args []any, rec *guard.Record) ([]any, error) {
 	if raw == nil {
 		raw = []byte{} // NOT NULL: store an empty blob, not NULL
 	}
+	account := e.Counterparty.Account
+	if db.sealer != nil {
+		var ad [128]byte
+		sealed, err := db.sealer.AppendEncrypt(nil, raw, guard.AppendRawAD(ad[:0], e.ID))
+		if err != nil {
+			return nil, fmt.Errorf("seal event %s: %w", e.ID, err)
+		}
+		raw = sealed
+		account = db.sealer.AccountIndex(account)
+	}
 	return append(args,
 		rec.Seq, d.ID, e.ID, e.Customer.ID,
-		nullString(e.Counterparty.Account), nullString(e.Device.ID),
+		nullString(account), nullString(e.Device.ID),
 		string(e.Type), e.OccurredAt.UnixMilli(),
 		int64(d.Action), d.Score, nullString(d.Typology),
 		string(dj), raw,
@@ -121,10 +131,10 @@ func (db *DB) SaveRecords(ctx context.Context, recs []*guard.Record) error {
 	keys := make([]recordKey, 0, len(recs)*3)
 	for _, rec := range recs {
 		var err error
-		if args, err = appendRecordArgs(args, rec); err != nil {
+		if args, err = db.appendRecordArgs(args, rec); err != nil {
 			return fmt.Errorf("save records: %w", err)
 		}
-		keys = appendRecordKeys(keys, rec)
+		keys = db.appendRecordKeys(keys, rec)
 	}
 	// In key order, consecutive inserts into record_keys share pages.
 	slices.SortFunc(keys, func(a, b recordKey) int {
@@ -172,7 +182,7 @@ const (
 	sqlRecordColumns     = sqlRecordColumnsFrom + `records`
 )
 
-func scanRecord(sc interface{ Scan(...any) error }) (*guard.Record, error) {
+func (db *DB) scanRecord(sc interface{ Scan(...any) error }) (*guard.Record, error) {
 	var (
 		rec     guard.Record
 		eventID string
@@ -186,8 +196,9 @@ func scanRecord(sc interface{ Scan(...any) error }) (*guard.Record, error) {
 	if err := json.Unmarshal(dj, rec.Decision); err != nil {
 		return nil, fmt.Errorf("decode decision of seq %d: %w", rec.Seq, err)
 	}
-	if raw == nil {
-		raw = []byte{}
+	raw, err := db.openRaw(eventID, raw)
+	if err != nil {
+		return nil, err
 	}
 	rec.Event = &guard.Event{ID: eventID, Raw: raw}
 	return &rec, nil
@@ -195,7 +206,7 @@ func scanRecord(sc interface{ Scan(...any) error }) (*guard.Record, error) {
 
 // Decision returns the record of a decision id.
 func (db *DB) Decision(ctx context.Context, decisionID string) (*guard.Record, error) {
-	rec, err := scanRecord(db.decisionByID.QueryRowContext(ctx, decisionID))
+	rec, err := db.scanRecord(db.decisionByID.QueryRowContext(ctx, decisionID))
 	if err == sql.ErrNoRows {
 		return nil, notFound("decision %q not found", decisionID)
 	} else if err != nil {
@@ -206,7 +217,7 @@ func (db *DB) Decision(ctx context.Context, decisionID string) (*guard.Record, e
 
 // DecisionByEvent returns the record of an event id.
 func (db *DB) DecisionByEvent(ctx context.Context, eventID string) (*guard.Record, error) {
-	rec, err := scanRecord(db.decisionByEvt.QueryRowContext(ctx, eventID))
+	rec, err := db.scanRecord(db.decisionByEvt.QueryRowContext(ctx, eventID))
 	if err == sql.ErrNoRows {
 		return nil, notFound("no decision for event %q", eventID)
 	} else if err != nil {
@@ -240,6 +251,7 @@ func ceilMilli(t time.Time) int64 {
 
 // FindDecisions returns the records matching f, newest (highest seq) first.
 func (db *DB) FindDecisions(ctx context.Context, f guard.DecisionFilter) ([]*guard.Record, error) {
+	f.Account = db.accountKey(f.Account)
 	q, args := findQuery(f)
 	rows, err := db.r.QueryContext(ctx, q, args...)
 	if err != nil {
@@ -248,7 +260,7 @@ func (db *DB) FindDecisions(ctx context.Context, f guard.DecisionFilter) ([]*gua
 	defer rows.Close()
 	recs := []*guard.Record{}
 	for rows.Next() {
-		rec, err := scanRecord(rows)
+		rec, err := db.scanRecord(rows)
 		if err != nil {
 			return nil, fmt.Errorf("find decisions: %w", err)
 		}
@@ -339,10 +351,15 @@ func (db *DB) Replay(ctx context.Context, afterSeq int64, fn func(guard.ReplayIt
 		}
 		for rows.Next() {
 			var (
-				it     guard.ReplayItem
-				action int64
+				it      guard.ReplayItem
+				action  int64
+				eventID string
 			)
-			if err := rows.Scan(&it.Seq, &it.Raw, &action, &it.Typology); err != nil {
+			if err := rows.Scan(&it.Seq, &eventID, &it.Raw, &action, &it.Typology); err != nil {
+				rows.Close()
+				return fmt.Errorf("replay: %w", err)
+			}
+			if it.Raw, err = db.openRaw(eventID, it.Raw); err != nil {
 				rows.Close()
 				return fmt.Errorf("replay: %w", err)
 			}
@@ -442,3 +459,34 @@ func (db *DB) LoadSnapshot(ctx context.Context) (int64, []byte, error) {
 	}
 	return seq, data, nil
 }
+
+// accountKey is how a counterparty account is stored and looked up: its
+// blind index when a sealer is set, else the account itself.
+func (db *DB) accountKey(account string) string {
+	if account == "" || db.sealer == nil {
+		return account
+	}
+	return db.sealer.AccountIndex(account)
+}
+
+// openRaw returns the plaintext of a stored raw event. Events stored before
+// a sealer was configured are plaintext JSON, which never starts like a
+// sealed value, so both read back.
+func (db *DB) openRaw(eventID string, raw []byte) ([]byte, error) {
+	if raw == nil {
+		return []byte{}, nil
+	}
+	if len(raw) == 0 || raw[0] == '{' || db.sealer == nil {
+		return raw, nil
+	}
+	var ad [128]byte
+	pt, err := db.sealer.AppendDecrypt(nil, raw, guard.AppendRawAD(ad[:0], eventID))
+	if err != nil {
+		return nil, fmt.Errorf("open sealed event %s: %w", eventID, err)
+	}
+	return pt, nil
+}
+
+// SetSealer makes the store seal raw events and keep counterparty accounts
+// as blind indexes. Call it before the store is used.
+func (db *DB) SetSealer(s guard.Sealer) { db.sealer = s }

@@ -41,7 +41,8 @@ var (
 // DB is an open SQLite database. It implements guard.Store and auth.KeyStore
 // and is safe for concurrent use.
 type DB struct {
-	path string
+	path   string
+	sealer guard.Sealer // nil: raw events and accounts stored as they came
 	// pageSize is how many rows Replay, EventIDs and Outcomes read per
 	// query: defaultPageSize, smaller in tests to cross page boundaries.
 	pageSize int
@@ -162,7 +163,7 @@ func (db *DB) open(ctx context.Context) error {
 	}
 	prepare(&db.decisionByID, db.r, sqlRecordColumns+` WHERE decision_id = ?`)
 	prepare(&db.decisionByEvt, db.r, sqlRecordColumns+` WHERE event_id = ?`)
-	prepare(&db.replayPage, db.r, `SELECT seq, raw, action, coalesce(typology, '') FROM records WHERE seq > ? ORDER BY seq LIMIT ?`)
+	prepare(&db.replayPage, db.r, `SELECT seq, event_id, raw, action, coalesce(typology, '') FROM records WHERE seq > ? ORDER BY seq LIMIT ?`)
 	prepare(&db.eventIDsPage, db.r, `SELECT seq, event_id FROM records WHERE seq > ? ORDER BY seq LIMIT ?`)
 	prepare(&db.outcomeByDecID, db.r, sqlOutcomeColumns+` WHERE decision_id = ?`)
 	if err != nil {

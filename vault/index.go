@@ -263,3 +263,13 @@ func keep(s string, f func(rune) rune) string {
 	}
 	return strings.Map(func(r rune) rune { return f(narrow(r)) }, s)
 }
+
+// AccountIndex returns the hex blind index of a counterparty account (the
+// stores keep it instead of the account); "" for an empty account.
+func (v *Vault) AccountIndex(account string) string {
+	x, err := v.BlindIndex(Account, account)
+	if err != nil {
+		return ""
+	}
+	return x.String()
+}

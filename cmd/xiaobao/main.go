@@ -124,6 +124,10 @@ type store interface {
 	auth.KeyStore
 	staff.Store
 	audit.Store
+	vault.KeyStore
+	// SetSealer makes the store encrypt raw events and keep accounts as
+	// blind indexes.
+	SetSealer(guard.Sealer)
 	Close() error
 }
 
@@ -223,10 +227,26 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return err
 	}
-	master, _, err := vault.MasterKeysFromEnv(getenv)
+	master, previous, err := vault.MasterKeysFromEnv(getenv)
 	if err != nil {
 		return err
 	}
+	// Personal data at rest (raw events in the store and the journal,
+	// counterparty accounts) is sealed under data keys the master key wraps.
+	vlt, err := vault.Open(ctx, vault.Config{Store: st, Master: master, Previous: previous})
+	if err != nil {
+		return fmt.Errorf("open vault: %w", err)
+	}
+	if len(previous) > 0 {
+		// The master key was rotated: rewrap the data keys under the new
+		// one, so the old one can be retired.
+		n, err := vlt.RewrapKeys(ctx)
+		if err != nil {
+			return fmt.Errorf("rewrap data keys: %w", err)
+		}
+		logger.Info("data keys rewrapped under the new master key", "keys", n)
+	}
+	st.SetSealer(vlt)
 	signer, err := audit.NewSigner(master.Derive(audit.SigningKeyPurpose, 32))
 	if err != nil {
 		return err
@@ -248,7 +268,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	// The journal lives in the data directory whatever the store: a
 	// decision is acknowledged once journaled there, and the store indexes
 	// it moments later.
-	jnl, err := journal.Open(filepath.Join(f.data, "journal"), journal.Options{})
+	jnl, err := journal.Open(filepath.Join(f.data, "journal"), journal.Options{Sealer: vlt})
 	if err != nil {
 		return fmt.Errorf("open journal: %w", err)
 	}
