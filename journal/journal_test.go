@@ -13,7 +13,7 @@ import (
 	"github.com/xiaobao-org/xiaobao/sqlite"
 )
 
-func record(t *testing.T, seq int64) *guard.Record {
+func record(t testing.TB, seq int64) *guard.Record {
 	t.Helper()
 	raw := fmt.Appendf(nil, `{"event_id":"e%d","type":"transfer","occurred_at":"2026-05-01T10:00:00+08:00","customer":{"id":"c%d"},"amount":"10.00","counterparty":{"account":"p%d"}}`, seq, seq%7, seq%3)
 	ev, err := guard.DecodeEvent(raw)
