@@ -2,6 +2,10 @@ package guard
 
 import (
 	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strings"
 	"time"
 
 	"github.com/xiaobao-org/xiaobao"
@@ -186,6 +190,17 @@ type Sealer interface {
 	// AccountIndex returns the blind index of a counterparty account, the
 	// same for every spelling of one account and useless without the key.
 	AccountIndex(account string) string
+	// TextIndex returns the blind index of a text, exactly as written.
+	TextIndex(s string) string
+}
+
+// AppendFieldAD appends the associated data of a sealed field: the table,
+// the column and the row's key.
+func AppendFieldAD(dst []byte, table, column, key string) []byte {
+	dst = append(dst, "xiaobao field\x00"...)
+	dst = append(append(dst, table...), 0)
+	dst = append(append(dst, column...), 0)
+	return append(dst, key...)
 }
 
 // AppendRawAD appends the associated data that binds a sealed raw event to
@@ -193,4 +208,48 @@ type Sealer interface {
 // record does not decrypt.
 func AppendRawAD(dst []byte, eventID string) []byte {
 	return append(append(dst, "xiaobao raw event\x00"...), eventID...)
+}
+
+// sealedTextPrefix marks a sealed text column value: a control character
+// no caller's text may start with (SealText refuses them), then a version.
+const sealedTextPrefix = "\x01xb1:"
+
+// SealText seals text for a text column (base64 after a marker, since
+// text columns must hold valid UTF-8). An empty text stays empty.
+func SealText(s Sealer, text string, ad []byte) (string, error) {
+	if text == "" || s == nil {
+		if strings.HasPrefix(text, "\x01") {
+			return "", xiaobao.Errorf(xiaobao.EINVALID, "text must not start with a control character")
+		}
+		return text, nil
+	}
+	if text[0] == 0x01 {
+		return "", xiaobao.Errorf(xiaobao.EINVALID, "text must not start with a control character")
+	}
+	ct, err := s.AppendEncrypt(nil, []byte(text), ad)
+	if err != nil {
+		return "", err
+	}
+	return sealedTextPrefix + base64.RawStdEncoding.EncodeToString(ct), nil
+}
+
+// OpenText returns the plaintext of a text column value that SealText may
+// have sealed; values stored before sealing was configured pass through.
+func OpenText(s Sealer, stored string, ad []byte) (string, error) {
+	b64, ok := strings.CutPrefix(stored, sealedTextPrefix)
+	if !ok {
+		return stored, nil
+	}
+	if s == nil {
+		return "", errors.New("a sealed value and no key to open it")
+	}
+	ct, err := base64.RawStdEncoding.DecodeString(b64)
+	if err != nil {
+		return "", fmt.Errorf("sealed value: %w", err)
+	}
+	pt, err := s.AppendDecrypt(nil, ct, ad)
+	if err != nil {
+		return "", err
+	}
+	return string(pt), nil
 }

@@ -14,7 +14,7 @@ import (
 
 const sqlOutcomeColumns = `SELECT decision_id, id, kind, amount_lost, amount_saved, typology, note, source, recorded_at, customer_id, account FROM outcomes`
 
-func scanOutcome(row pgx.Row) (*guard.Outcome, error) {
+func (db *DB) scanOutcome(row pgx.Row) (*guard.Outcome, error) {
 	var (
 		o           guard.Outcome
 		kind        string
@@ -26,26 +26,59 @@ func scanOutcome(row pgx.Row) (*guard.Outcome, error) {
 	o.Kind = guard.OutcomeKind(kind)
 	o.AmountLost, o.AmountSaved = xiaobao.Money(lost), xiaobao.Money(saved)
 	o.RecordedAt = utc(o.RecordedAt)
+	if err := openOutcome(db.sealer, &o); err != nil {
+		return nil, err
+	}
 	return &o, nil
+}
+
+// sealOutcome returns the stored forms of o's account and note, and the
+// note's fingerprint (see migration 00005).
+func sealOutcome(s guard.Sealer, o *guard.Outcome) (account, note, noteFP string, err error) {
+	var ad [160]byte
+	if account, err = guard.SealText(s, o.Account, guard.AppendFieldAD(ad[:0], "outcomes", "account", o.DecisionID)); err != nil {
+		return "", "", "", fmt.Errorf("account: %w", err)
+	}
+	if note, err = guard.SealText(s, o.Note, guard.AppendFieldAD(ad[:0], "outcomes", "note", o.DecisionID)); err != nil {
+		return "", "", "", fmt.Errorf("note: %w", err)
+	}
+	if s != nil && o.Note != "" {
+		noteFP = s.TextIndex(o.Note)
+	}
+	return account, note, noteFP, nil
+}
+
+// openOutcome opens o's sealed account and note in place.
+func openOutcome(s guard.Sealer, o *guard.Outcome) error {
+	var ad [160]byte
+	var err error
+	if o.Account, err = guard.OpenText(s, o.Account, guard.AppendFieldAD(ad[:0], "outcomes", "account", o.DecisionID)); err != nil {
+		return fmt.Errorf("open outcome of %s: %w", o.DecisionID, err)
+	}
+	if o.Note, err = guard.OpenText(s, o.Note, guard.AppendFieldAD(ad[:0], "outcomes", "note", o.DecisionID)); err != nil {
+		return fmt.Errorf("open outcome of %s: %w", o.DecisionID, err)
+	}
+	return nil
 }
 
 // sqlSaveOutcome upserts the latest outcome only when it differs, and adds
 // the new version to the history, in one statement. The upsert's row lock
 // makes a concurrent identical retry see the first one and change nothing.
 const sqlSaveOutcome = `WITH latest AS (
-	INSERT INTO outcomes (decision_id, id, kind, amount_lost, amount_saved, typology, note, source, recorded_at, customer_id, account)
-	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+	INSERT INTO outcomes (decision_id, id, kind, amount_lost, amount_saved, typology, note, source, recorded_at, customer_id, account, note_fp)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
 	ON CONFLICT (decision_id) DO UPDATE SET
 		id = excluded.id, kind = excluded.kind, amount_lost = excluded.amount_lost,
 		amount_saved = excluded.amount_saved, typology = excluded.typology, note = excluded.note,
 		source = excluded.source, recorded_at = excluded.recorded_at,
-		customer_id = excluded.customer_id, account = excluded.account
+		customer_id = excluded.customer_id, account = excluded.account, note_fp = excluded.note_fp
 	WHERE outcomes.kind <> excluded.kind OR outcomes.amount_lost <> excluded.amount_lost
 		OR outcomes.amount_saved <> excluded.amount_saved OR outcomes.typology <> excluded.typology
-		OR outcomes.note <> excluded.note
-	RETURNING decision_id, id, kind, amount_lost, amount_saved, typology, note, source, recorded_at, customer_id, account
+		OR outcomes.note_fp <> excluded.note_fp
+		OR (excluded.note_fp = '' AND outcomes.note <> excluded.note)
+	RETURNING decision_id, id, kind, amount_lost, amount_saved, typology, note, source, recorded_at, customer_id, account, note_fp
 )
-INSERT INTO outcome_history (decision_id, id, kind, amount_lost, amount_saved, typology, note, source, recorded_at, customer_id, account)
+INSERT INTO outcome_history (decision_id, id, kind, amount_lost, amount_saved, typology, note, source, recorded_at, customer_id, account, note_fp)
 SELECT * FROM latest`
 
 // SaveOutcome records o as the latest outcome of its decision and adds it to
@@ -58,8 +91,12 @@ func (db *DB) SaveOutcome(ctx context.Context, o *guard.Outcome) (created bool, 
 	if err := checkText("outcome", o.DecisionID, o.ID, string(o.Kind), o.Typology, o.Note, o.Source, o.CustomerID, o.Account); err != nil {
 		return false, err
 	}
+	account, note, noteFP, err := sealOutcome(db.sealer, o)
+	if err != nil {
+		return false, xiaobao.Errorf(xiaobao.EINVALID, "outcome %s", err)
+	}
 	tag, err := db.pool.Exec(ctx, sqlSaveOutcome, o.DecisionID, o.ID, string(o.Kind), int64(o.AmountLost), int64(o.AmountSaved),
-		o.Typology, o.Note, o.Source, o.RecordedAt, o.CustomerID, o.Account)
+		o.Typology, note, o.Source, o.RecordedAt, o.CustomerID, account, noteFP)
 	if terr := textError(err); terr != nil {
 		return false, fmt.Errorf("save outcome of %s: %w", o.DecisionID, terr)
 	} else if err != nil {
@@ -70,7 +107,7 @@ func (db *DB) SaveOutcome(ctx context.Context, o *guard.Outcome) (created bool, 
 
 // Outcome returns the latest outcome of a decision.
 func (db *DB) Outcome(ctx context.Context, decisionID string) (*guard.Outcome, error) {
-	o, err := scanOutcome(db.pool.QueryRow(ctx, sqlOutcomeColumns+` WHERE decision_id = $1`, decisionID))
+	o, err := db.scanOutcome(db.pool.QueryRow(ctx, sqlOutcomeColumns+` WHERE decision_id = $1`, decisionID))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, notFound("no outcome for decision %q", decisionID)
 	} else if err != nil {
@@ -104,7 +141,7 @@ func (db *DB) Outcomes(ctx context.Context, fn func(*guard.Outcome) error) error
 			return fmt.Errorf("outcomes: %w", err)
 		}
 		for rows.Next() {
-			o, err := scanOutcome(rows)
+			o, err := db.scanOutcome(rows)
 			if err != nil {
 				rows.Close()
 				return fmt.Errorf("outcomes: %w", err)

@@ -2,6 +2,7 @@ package sqlite_test
 
 import (
 	"bytes"
+	"strings"
 	"context"
 	"database/sql"
 	"testing"
@@ -84,5 +85,30 @@ func TestSealedAtRest(t *testing.T) {
 		if !bytes.Contains(g.Event.Raw, []byte(acct)) {
 			t.Errorf("record %d: raw %s lacks the account", g.Seq, g.Event.Raw)
 		}
+	}
+	// Outcomes: the account and the staff's note are sealed too, and a
+	// retry is still told from a change.
+	o := &guard.Outcome{DecisionID: recs[0].Decision.ID, ID: "out_1", Kind: guard.OutcomeConfirmedFraud, Note: "客户说对方自称警察 13812345678",
+		Source: "caller", RecordedAt: storetest.BaseTime, CustomerID: recs[0].Event.Customer.ID, Account: acct}
+	for i, want := range []bool{true, false} {
+		created, err := db.SaveOutcome(ctx, o)
+		if err != nil || created != want {
+			t.Fatalf("save %d: created %v, %v; want %v", i, created, err, want)
+		}
+	}
+	o.Note += "。已劝阻"
+	if created, err := db.SaveOutcome(ctx, o); err != nil || !created {
+		t.Fatalf("changed note: created %v, %v", created, err)
+	}
+	got1, err := db.Outcome(ctx, o.DecisionID)
+	if err != nil || got1.Note != o.Note || got1.Account != acct {
+		t.Fatalf("outcome read back = %+v, %v", got1, err)
+	}
+	var note, account string
+	if err := raw.QueryRow(`SELECT note, account FROM outcomes`).Scan(&note, &account); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(note, "13812345678") || strings.Contains(note, "警察") || account == acct {
+		t.Errorf("outcome stored in the clear: %q %q", note, account)
 	}
 }

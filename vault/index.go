@@ -273,3 +273,17 @@ func (v *Vault) AccountIndex(account string) string {
 	}
 	return x.String()
 }
+
+// Text is the purpose of exact-text fingerprints: no normalisation, so any
+// change to a text changes its index.
+var Text = NewPurpose("text", nil)
+
+// TextIndex returns the hex blind index of a free text, for telling
+// whether two sealed texts are equal without opening them.
+func (v *Vault) TextIndex(s string) string {
+	x, err := v.BlindIndex(Text, s)
+	if err != nil {
+		return ""
+	}
+	return x.String()
+}
