@@ -2,9 +2,9 @@ package sqlite_test
 
 import (
 	"bytes"
-	"strings"
 	"context"
 	"database/sql"
+	"strings"
 	"testing"
 
 	"github.com/xiaobao-org/xiaobao/guard"
