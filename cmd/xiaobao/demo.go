@@ -41,6 +41,11 @@ func demo(ctx context.Context, args []string, getenv func(string) string, stdout
 		}
 		return errUsage
 	}
+	// One generated password for the demo's staff users, printed below:
+	// the demo is for looking around, not for production.
+	var pb [9]byte
+	_, _ = crand.Read(pb[:])
+	staffPassword := "demo-" + hex.EncodeToString(pb[:])
 	key := getenv("XIAOBAO_BOOTSTRAP_KEY")
 	if key == "" {
 		var b [12]byte
@@ -63,8 +68,11 @@ func demo(ctx context.Context, args []string, getenv func(string) string, stdout
 	served := make(chan error, 1)
 	go func() {
 		env := func(k string) string {
-			if k == "XIAOBAO_BOOTSTRAP_KEY" {
+			switch k {
+			case "XIAOBAO_BOOTSTRAP_KEY":
 				return key
+			case "XIAOBAO_BOOTSTRAP_ADMIN":
+				return "admin:" + staffPassword
 			}
 			return getenv(k)
 		}
@@ -77,6 +85,10 @@ func demo(ctx context.Context, args []string, getenv func(string) string, stdout
 	}
 	go io.Copy(io.Discard, pr)
 
+	staffUsers, err := seedDemoStaff(ctx, base, staffPassword)
+	if err != nil {
+		return err
+	}
 	now := time.Now().In(cst)
 	day := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, cst)
 	if *seed == 0 {
@@ -92,14 +104,16 @@ xiaobao demo — 消保平台演示
   metrics       %s/metrics
   API document  %s/openapi.json
   server log    %s
+  staff         %s (password %s)
 
 Back-filling %d days of a simulated population of %d customers, then streaming live
 at %.0fx real time. Try:
   curl -s -H 'Authorization: Bearer %s' '%s/v1/decisions?min_action=hold&limit=5'
   curl -s %s/metrics | grep xiaobao_decisions_total
+  curl -s -d '{"username":"caller","password":"%s"}' %s/v1/staff/login
 Press Ctrl-C to stop.
 
-`, base, key, base, base, logPath, *history, *customers, *speed, key, base, base)
+`, base, key, base, base, logPath, strings.Join(staffUsers, ", "), staffPassword, *history, *customers, *speed, key, base, base, staffPassword, base)
 
 	// Back-fill: everything before now, in batches.
 	began := time.Now()
@@ -312,4 +326,63 @@ func (c *demoClient) summary() string {
 	}
 	fmt.Fprintf(&b, "; %d outcomes recorded", c.outcomes)
 	return b.String()
+}
+
+// demoStaff are the staff users the demo creates besides the bootstrap
+// admin, one per kind of daily work.
+var demoStaff = []struct{ username, name, role string }{
+	{"caller", "劝阻专员 李娜", "caller"},
+	{"analyst", "策略分析 王伟", "analyst"},
+	{"complaints", "投诉处理 张敏", "complaints"},
+	{"auditor", "内审 陈静", "auditor"},
+}
+
+// seedDemoStaff signs in as the bootstrap admin and creates the demo's staff
+// users (existing ones are left as they are), returning their usernames.
+func seedDemoStaff(ctx context.Context, base, password string) ([]string, error) {
+	cl := &http.Client{Timeout: time.Minute}
+	do := func(path, token string, body any) (*http.Response, []byte, error) {
+		b, _ := json.Marshal(body)
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+path, bytes.NewReader(b))
+		if err != nil {
+			return nil, nil, err
+		}
+		req.Header.Set("Content-Type", "application/json")
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := cl.Do(req)
+		if err != nil {
+			return nil, nil, err
+		}
+		defer resp.Body.Close()
+		rb, err := io.ReadAll(resp.Body)
+		return resp, rb, err
+	}
+	resp, b, err := do("/v1/staff/login", "", map[string]string{"username": "admin", "password": password})
+	if err != nil {
+		return nil, fmt.Errorf("demo staff: %w", err)
+	}
+	if resp.StatusCode != http.StatusCreated {
+		// A data directory from an earlier demo run keeps its admin and its
+		// password; its staff users are already there.
+		return []string{"admin (from the earlier run)"}, nil
+	}
+	var sess struct{ Token string }
+	if err := json.Unmarshal(b, &sess); err != nil {
+		return nil, fmt.Errorf("demo staff: %w", err)
+	}
+	names := []string{"admin"}
+	for _, u := range demoStaff {
+		resp, b, err := do("/v1/staff/users", sess.Token, map[string]any{
+			"username": u.username, "display_name": u.name, "password": password, "roles": []string{u.role}})
+		if err != nil {
+			return nil, fmt.Errorf("demo staff: %w", err)
+		}
+		if resp.StatusCode != http.StatusCreated && resp.StatusCode != http.StatusConflict {
+			return nil, fmt.Errorf("demo staff %s: %s: %s", u.username, resp.Status, bytes.TrimSpace(b))
+		}
+		names = append(names, u.username)
+	}
+	return names, nil
 }
