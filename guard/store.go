@@ -253,3 +253,40 @@ func OpenText(s Sealer, stored string, ad []byte) (string, error) {
 	}
 	return string(pt), nil
 }
+
+// Resealer re-encrypts a sealed value under the current primary data key,
+// saying whether that changed it (vault.Vault).
+type Resealer interface {
+	ReEncrypt(ciphertext, ad []byte) (out []byte, changed bool, err error)
+}
+
+// ResealRawFunc returns the function a store's ResealRaw calls for each
+// raw event: plaintext events (stored before sealing) are left alone.
+func ResealRawFunc(r Resealer) func(eventID string, raw []byte) ([]byte, bool, error) {
+	return func(eventID string, raw []byte) ([]byte, bool, error) {
+		if len(raw) == 0 || raw[0] == '{' {
+			return raw, false, nil
+		}
+		return r.ReEncrypt(raw, AppendRawAD(nil, eventID))
+	}
+}
+
+// ResealTextFunc returns the function a store's ResealOutcomes calls for
+// each sealed outcome field.
+func ResealTextFunc(r Resealer) func(column, decisionID, stored string) (string, bool, error) {
+	return func(column, decisionID, stored string) (string, bool, error) {
+		b64, ok := strings.CutPrefix(stored, sealedTextPrefix)
+		if !ok {
+			return stored, false, nil
+		}
+		ct, err := base64.RawStdEncoding.DecodeString(b64)
+		if err != nil {
+			return "", false, fmt.Errorf("sealed %s: %w", column, err)
+		}
+		out, changed, err := r.ReEncrypt(ct, AppendFieldAD(nil, "outcomes", column, decisionID))
+		if err != nil || !changed {
+			return stored, false, err
+		}
+		return sealedTextPrefix + base64.RawStdEncoding.EncodeToString(out), true, nil
+	}
+}

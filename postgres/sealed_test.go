@@ -22,3 +22,7 @@ func TestStoreSealed(t *testing.T) {
 		return db
 	})
 }
+
+func TestReseal(t *testing.T) {
+	storetest.ExerciseReseal(t, func(t *testing.T) storetest.ResealStore { return open(t) })
+}

@@ -112,3 +112,7 @@ func TestSealedAtRest(t *testing.T) {
 		t.Errorf("outcome stored in the clear: %q %q", note, account)
 	}
 }
+
+func TestReseal(t *testing.T) {
+	storetest.ExerciseReseal(t, func(t *testing.T) storetest.ResealStore { return open(t) })
+}
