@@ -68,6 +68,28 @@ func (e *Engine) SetLists(li *ListIndex) { e.lists.Store(li) }
 // Lists returns the current list index.
 func (e *Engine) Lists() *ListIndex { return e.lists.Load() }
 
+// Scorer returns the model in use, nil if none.
+func (e *Engine) Scorer() Scorer {
+	if b := e.scorer.Load(); b != nil {
+		return b.s
+	}
+	return nil
+}
+
+// SwapScorer swaps in a model (nil removes it) and returns the one it
+// replaced, atomically: of two racing swaps, each sees the other's model
+// or the one before both.
+func (e *Engine) SwapScorer(s Scorer) Scorer {
+	var nb *scorerBox
+	if s != nil {
+		nb = &scorerBox{s}
+	}
+	if old := e.scorer.Swap(nb); old != nil {
+		return old.s
+	}
+	return nil
+}
+
 // SetScorer swaps in a model (nil removes it).
 func (e *Engine) SetScorer(s Scorer) {
 	if s == nil {

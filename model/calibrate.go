@@ -88,7 +88,9 @@ func (c *Calibration) validate() error {
 
 // FitPlatt fits p = σ(A·margin + B) by Newton's method on the log loss,
 // with Platt's smoothed targets so that a separable slice does not send A
-// to infinity.
+// to infinity, and a backtracking line search: on boosted margins of a
+// slice that is already well separated, plain Newton steps overshoot to
+// A ≈ 1e10, a step function that ties every score at 0 or 1.
 func FitPlatt(margins, y []float64) (*Calibration, error) {
 	var pos, neg float64
 	for _, v := range y {
@@ -102,7 +104,21 @@ func FitPlatt(margins, y []float64) (*Calibration, error) {
 		return nil, fmt.Errorf("platt calibration: need both classes (%v positives, %v negatives)", pos, neg)
 	}
 	hi, lo := (pos+1)/(pos+2), 1/(neg+2)
+	loss := func(a, b float64) float64 {
+		var l float64
+		for i, m := range margins {
+			t := lo
+			if y[i] > 0.5 {
+				t = hi
+			}
+			z := a*m + b
+			// −t·log σ(z) − (1−t)·log(1−σ(z)), stably: log(1+e^z) − t·z.
+			l += math.Max(z, 0) + math.Log1p(math.Exp(-math.Abs(z))) - t*z
+		}
+		return l
+	}
 	a, b := 1.0, math.Log((pos+1)/(neg+1))
+	cur := loss(a, b)
 	for iter := 0; iter < 100; iter++ {
 		var g0, g1, h00, h01, h11 float64
 		for i, m := range margins {
@@ -127,8 +143,16 @@ func FitPlatt(margins, y []float64) (*Calibration, error) {
 		}
 		da := (h11*g0 - h01*g1) / det
 		db := (h00*g1 - h01*g0) / det
-		a, b = a-da, b-db
-		if math.Abs(da)+math.Abs(db) < 1e-10 {
+		step, improved := 1.0, false
+		for k := 0; k < 40; k++ {
+			na, nb := a-step*da, b-step*db
+			if l := loss(na, nb); l <= cur {
+				a, b, cur, improved = na, nb, l, true
+				break
+			}
+			step /= 2
+		}
+		if !improved || math.Abs(step*da)+math.Abs(step*db) < 1e-10 {
 			break
 		}
 	}

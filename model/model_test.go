@@ -407,3 +407,27 @@ func TestGuardScorer(t *testing.T) {
 		}
 	}
 }
+
+// TestPlattSeparatedMargins: boosted margins on a well-separated slice
+// once sent plain Newton steps to A ≈ 1e10, tying every score at 0 or 1.
+func TestPlattSeparatedMargins(t *testing.T) {
+	var margins, y []float64
+	for i := range 2000 {
+		m := -8 + float64(i%50)*0.1
+		label := 0.0
+		if i%100 == 0 {
+			m, label = 6+float64(i%7), 1
+		}
+		margins, y = append(margins, m), append(y, label)
+	}
+	c, err := FitPlatt(margins, y)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.A > 1e3 {
+		t.Errorf("A = %v: the fit ran off", c.A)
+	}
+	if lo, hi := c.Apply(-8), c.Apply(-3.1); !(lo < hi) {
+		t.Errorf("calibrated scores tie: %v, %v", lo, hi)
+	}
+}
