@@ -34,12 +34,20 @@ const (
 	ScopeAuditRead = "audit:read"
 	// ScopeStaffAdmin lets a caller manage staff users and their roles.
 	ScopeStaffAdmin = "staff:admin"
+	// ScopePrivacyRead lets a caller read customers' consents and
+	// data-subject requests.
+	ScopePrivacyRead = "privacy:read"
+	// ScopeConsentsWrite lets a caller record consent changes.
+	ScopeConsentsWrite = "consents:write"
+	// ScopePrivacyAdmin lets a caller handle data-subject requests and
+	// export a customer's data for a verified one.
+	ScopePrivacyAdmin = "privacy:admin"
 )
 
 // AllScopes lists every scope.
 var AllScopes = []string{ScopeAdmin, ScopeEventsWrite, ScopeDecisionsRead, ScopeOutcomesWrite,
 	ScopeRulesRead, ScopeRulesAdmin, ScopeListsRead, ScopeListsAdmin, ScopeKeysAdmin, ScopePrivacyRedact,
-	ScopePIIUnmask, ScopeAuditRead, ScopeStaffAdmin}
+	ScopePIIUnmask, ScopeAuditRead, ScopeStaffAdmin, ScopePrivacyRead, ScopeConsentsWrite, ScopePrivacyAdmin}
 
 // Key is a stored API key.
 type Key struct {

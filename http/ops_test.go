@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -297,4 +298,36 @@ func TestPanicIsProblem(t *testing.T) {
 	if strings.Contains(w.Body.String(), "boom") {
 		t.Errorf("panic value leaked: %s", w.Body.String())
 	}
+}
+
+// TestOpenAPIRefsResolve checks that every $ref in the document points at
+// a component it defines.
+func TestOpenAPIRefsResolve(t *testing.T) {
+	var doc map[string]any
+	if err := json.Unmarshal(openAPI, &doc); err != nil {
+		t.Fatal(err)
+	}
+	comps, _ := doc["components"].(map[string]any)
+	var walk func(v any, at string)
+	walk = func(v any, at string) {
+		switch v := v.(type) {
+		case map[string]any:
+			for k, x := range v {
+				if ref, ok := x.(string); ok && k == "$ref" {
+					parts := strings.Split(strings.TrimPrefix(ref, "#/components/"), "/")
+					kind, _ := comps[parts[0]].(map[string]any)
+					if len(parts) != 2 || kind == nil || kind[parts[1]] == nil {
+						t.Errorf("%s: $ref %s does not resolve", at, ref)
+					}
+					continue
+				}
+				walk(x, at+"/"+k)
+			}
+		case []any:
+			for i, x := range v {
+				walk(x, at+"/"+strconv.Itoa(i))
+			}
+		}
+	}
+	walk(doc, "")
 }

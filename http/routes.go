@@ -54,6 +54,9 @@ func (s *server) routes() []route {
 		{Method: "POST", Path: "/v1/rulepacks/{name}/versions/{version}/activate", Scope: auth.ScopeRulesAdmin, handle: handleActivatePack(s)},
 		{Method: "POST", Path: "/v1/rulepacks/{name}/deactivate", Scope: auth.ScopeRulesAdmin, handle: handleDeactivatePack(s)},
 		{Method: "GET", Path: "/v1/features", Scope: auth.ScopeRulesRead, handle: handleFeatures()},
+		{Method: "GET", Path: "/v1/model", Scope: auth.ScopeRulesRead, handle: handleGetModel(s)},
+		{Method: "PUT", Path: "/v1/model", Scope: auth.ScopeRulesAdmin, handle: handlePutModel(s)},
+		{Method: "DELETE", Path: "/v1/model", Scope: auth.ScopeRulesAdmin, handle: handleDeleteModel(s)},
 
 		// Block and allow lists.
 		{Method: "GET", Path: "/v1/lists", Scope: auth.ScopeListsRead, handle: handleListEntries(s)},
@@ -65,6 +68,8 @@ func (s *server) routes() []route {
 		{Method: "POST", Path: "/v1/keys", Scope: auth.ScopeKeysAdmin, handle: handleCreateKey(s)},
 		{Method: "GET", Path: "/v1/keys", Scope: auth.ScopeKeysAdmin, handle: handleListKeys(s)},
 		{Method: "DELETE", Path: "/v1/keys/{id}", Scope: auth.ScopeKeysAdmin, handle: handleRevokeKey(s)},
+		{Method: "GET", Path: "/v1/vault/keys", Scope: auth.ScopeKeysAdmin, handle: handleVaultKeys(s)},
+		{Method: "POST", Path: "/v1/vault/rotate", Scope: auth.ScopeKeysAdmin, handle: handleVaultRotate(s)},
 
 		// Staff.
 		{Method: "POST", Path: "/v1/staff/login", handle: handleLogin(s)},
@@ -73,5 +78,14 @@ func (s *server) routes() []route {
 		{Method: "GET", Path: "/v1/staff/users", Scope: auth.ScopeStaffAdmin, handle: handleListUsers(s)},
 		{Method: "POST", Path: "/v1/staff/users", Scope: auth.ScopeStaffAdmin, handle: handleCreateUser(s)},
 		{Method: "PATCH", Path: "/v1/staff/users/{username}", Scope: auth.ScopeStaffAdmin, handle: handleUpdateUser(s)},
+
+		// Consents and data-subject requests (PIPL).
+		{Method: "PUT", Path: "/v1/customers/{id}/consents/{purpose}", Scope: auth.ScopeConsentsWrite, handle: handlePutConsent(s)},
+		{Method: "GET", Path: "/v1/customers/{id}/consents", Scope: auth.ScopePrivacyRead, handle: handleGetConsents(s)},
+		{Method: "GET", Path: "/v1/customers/{id}/export", Scope: auth.ScopePrivacyAdmin, handle: handleExportCustomer(s)},
+		{Method: "POST", Path: "/v1/subject-requests", Scope: auth.ScopePrivacyAdmin, handle: handleCreateSubjectRequest(s)},
+		{Method: "GET", Path: "/v1/subject-requests", Scope: auth.ScopePrivacyRead, handle: handleListSubjectRequests(s)},
+		{Method: "GET", Path: "/v1/subject-requests/{id}", Scope: auth.ScopePrivacyRead, handle: handleGetSubjectRequest(s)},
+		{Method: "POST", Path: "/v1/subject-requests/{id}/transition", Scope: auth.ScopePrivacyAdmin, handle: handleTransitionSubjectRequest(s)},
 	}
 }

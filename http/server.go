@@ -20,6 +20,7 @@ import (
 	"github.com/xiaobao-org/xiaobao"
 	"github.com/xiaobao-org/xiaobao/auth"
 	"github.com/xiaobao-org/xiaobao/guard"
+	"github.com/xiaobao-org/xiaobao/privacy"
 	"github.com/xiaobao-org/xiaobao/staff"
 )
 
@@ -65,6 +66,14 @@ type Config struct {
 	// Audit, if set, records sign-ins, unmasking and every change to rules,
 	// lists, keys and staff roles. Unmasking is refused without it.
 	Audit AuditLog
+	// Vault, if set, is the keyring that seals personal data at rest;
+	// OnRotate is called after a rotation (the server re-seals older
+	// values in the background).
+	Vault    KeyRing
+	OnRotate func()
+	// Privacy, if set, enables consents and data-subject requests (wrap it
+	// in privacy.Configured to give the firm's calendar and retention).
+	Privacy privacy.Store
 }
 
 // server is the HTTP API. Its fields are the dependencies of the handlers.

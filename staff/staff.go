@@ -59,10 +59,10 @@ const (
 // scope, and even Admin does not see personal data unmasked by default:
 // administering the system is not a reason to read customers' files.
 var roleScopes = map[Role][]string{
-	Agent:      {auth.ScopeDecisionsRead, auth.ScopePrivacyRedact},
+	Agent:      {auth.ScopeDecisionsRead, auth.ScopePrivacyRedact, auth.ScopePrivacyRead},
 	Caller:     {auth.ScopeDecisionsRead, auth.ScopeOutcomesWrite, ScopePIIUnmask, auth.ScopePrivacyRedact},
-	Complaints: {auth.ScopeDecisionsRead, ScopePIIUnmask, auth.ScopePrivacyRedact},
-	Compliance: {auth.ScopeDecisionsRead, auth.ScopeRulesRead, auth.ScopeListsRead, ScopeAuditRead},
+	Complaints: {auth.ScopeDecisionsRead, ScopePIIUnmask, auth.ScopePrivacyRedact, auth.ScopePrivacyRead, auth.ScopeConsentsWrite, auth.ScopePrivacyAdmin},
+	Compliance: {auth.ScopeDecisionsRead, auth.ScopeRulesRead, auth.ScopeListsRead, ScopeAuditRead, auth.ScopePrivacyRead, auth.ScopeConsentsWrite, auth.ScopePrivacyAdmin},
 	Analyst:    {auth.ScopeDecisionsRead, auth.ScopeRulesRead, auth.ScopeRulesAdmin, auth.ScopeListsRead, auth.ScopeListsAdmin},
 	Auditor:    {ScopeAuditRead, auth.ScopeDecisionsRead},
 	Admin:      {ScopeStaffAdmin, auth.ScopeKeysAdmin, auth.ScopeRulesRead, auth.ScopeListsRead, ScopeAuditRead},

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/xiaobao-org/xiaobao"
+	"github.com/xiaobao-org/xiaobao/guard"
 	"github.com/xiaobao-org/xiaobao/staff"
 	"github.com/xiaobao-org/xiaobao/vault"
 )
@@ -96,4 +97,70 @@ func bootstrapAdmin(ctx context.Context, st staff.Store, spec string, log *slog.
 	}
 	log.Info("created the bootstrap staff administrator", "username", name)
 	return nil
+}
+
+// resealStore is what the re-seal job needs of a store.
+type resealStore interface {
+	ResealRaw(ctx context.Context, afterSeq int64, limit int, fn func(eventID string, raw []byte) ([]byte, bool, error)) (last int64, changed int, err error)
+	ResealOutcomes(ctx context.Context, fn func(column, decisionID, stored string) (string, bool, error)) (changed int, err error)
+}
+
+// startResealer runs the job that moves sealed values to the primary data
+// key after a rotation: at start (a rotation may have happened while this
+// server was down, or in another instance), whenever kick is called, and
+// daily. One pass at a time; values stay readable throughout, so the job
+// can be slow and gentle: pages of 1,000 rows, each its own transaction.
+func startResealer(ctx context.Context, st resealStore, v *vault.Vault, log *slog.Logger) (kick func()) {
+	kicks := make(chan struct{}, 1)
+	kick = func() {
+		select {
+		case kicks <- struct{}{}:
+		default: // a pass is already due
+		}
+	}
+	pass := func() {
+		if err := v.Refresh(ctx); err != nil {
+			log.Warn("re-seal: refresh keyring", "err", err.Error())
+			return
+		}
+		start, total := time.Now(), 0
+		var after int64
+		for ctx.Err() == nil {
+			last, n, err := st.ResealRaw(ctx, after, 1000, guard.ResealRawFunc(v))
+			if err != nil {
+				log.Error("re-seal of events stopped; it resumes at the next pass", "err", err.Error())
+				return
+			}
+			total += n
+			if last == 0 {
+				break
+			}
+			after = last
+		}
+		n, err := st.ResealOutcomes(ctx, guard.ResealTextFunc(v))
+		if err != nil {
+			log.Error("re-seal of outcomes stopped; it resumes at the next pass", "err", err.Error())
+			return
+		}
+		total += n
+		if total > 0 {
+			log.Info("re-sealed values under the primary data key", "values", total, "primary", v.PrimaryID(), "took", time.Since(start).String())
+		}
+	}
+	go func() {
+		t := time.NewTicker(24 * time.Hour)
+		defer t.Stop()
+		kick()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-kicks:
+				pass()
+			case <-t.C:
+				pass()
+			}
+		}
+	}()
+	return kick
 }

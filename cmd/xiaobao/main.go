@@ -32,6 +32,7 @@ import (
 	xhttp "github.com/xiaobao-org/xiaobao/http"
 	"github.com/xiaobao-org/xiaobao/journal"
 	"github.com/xiaobao-org/xiaobao/postgres"
+	"github.com/xiaobao-org/xiaobao/privacy"
 	"github.com/xiaobao-org/xiaobao/sqlite"
 	"github.com/xiaobao-org/xiaobao/staff"
 	"github.com/xiaobao-org/xiaobao/vault"
@@ -62,6 +63,7 @@ Usage:
   xiaobao simulate [flags]       write simulated events (NDJSON) and their ground truth
   xiaobao bench [flags]          drive a running server with simulated traffic; print throughput and latency
   xiaobao eval [flags]           replay a labelled history through Guard: detection, losses avoided, friction, AUC/AP, pack comparison
+  xiaobao train [flags]          learn a fraud model from a labelled history with Guard's features; write the model file
   xiaobao audit verify [flags]   check the audit log's hash chain and signed checkpoints (audit pubkey prints the keys)
   xiaobao pii scan FILE...       find personal data in text files (--redact, --json, --fail)
   xiaobao bare [--addr A]        serve the bare net/http baseline that bench --compare-bare measures
@@ -102,6 +104,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return auditCmd(ctx, rest, getenv, stdout, stderr)
 	case "eval":
 		return eval(ctx, rest, getenv, stdout, stderr)
+	case "train":
+		return train(ctx, rest, getenv, stdout, stderr)
 	case "pii":
 		return piiCmd(rest, stdin, stdout, stderr)
 	case "version":
@@ -124,10 +128,12 @@ type store interface {
 	auth.KeyStore
 	staff.Store
 	audit.Store
+	privacy.Store
 	vault.KeyStore
 	// SetSealer makes the store encrypt raw events and keep accounts as
 	// blind indexes.
 	SetSealer(guard.Sealer)
+	resealStore
 	Close() error
 }
 
@@ -142,6 +148,7 @@ type serveFlags struct {
 	logLevel         slog.Level
 	pprofAddr        string
 	gcPercent        int
+	model            string
 }
 
 func parseServeFlags(args []string, stderr io.Writer) (*serveFlags, error) {
@@ -157,6 +164,7 @@ func parseServeFlags(args []string, stderr io.Writer) (*serveFlags, error) {
 	fs.TextVar(&f.logLevel, "log-level", slog.LevelInfo, "log `LEVEL`: debug, info, warn or error")
 	fs.IntVar(&f.gcPercent, "gc-percent", 200, "Go GC target percentage (GOGC); feature state is long-lived, so collecting less often saves CPU; bound memory with GOMEMLIMIT")
 	fs.StringVar(&f.pprofAddr, "pprof", "", "serve Go's profiler (/debug/pprof) on this separate `HOST:PORT`; keep it private")
+	fs.StringVar(&f.model, "model", "", "score every event with the model `FILE` (`xiaobao train --out`); PUT /v1/model swaps it until the next start")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil, err
@@ -285,11 +293,20 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 			err = fmt.Errorf("stop guard: %w", cerr)
 		}
 	}()
+	if f.model != "" {
+		sc, err := loadScorer(f.model)
+		if err != nil {
+			return err
+		}
+		xhttp.SetModel(svc.Engine(), sc)
+		logger.Info("model loaded", "model", sc.Name(), "file", f.model)
+	}
 
+	reseal := startResealer(ctx, st, vlt, logger)
 	srv := &http.Server{
 		Handler: xhttp.NewServer(xhttp.Config{
 			Guard: svc, Keys: st, Logger: logger, Registry: reg, Metrics: metrics, MaxInflight: f.maxInflight,
-			Staff: st, Audit: auditLog,
+			Staff: st, Audit: auditLog, Vault: vlt, OnRotate: reseal, Privacy: st,
 		}),
 		ReadHeaderTimeout: 10 * time.Second,
 		// Batches and imports of up to 32 MiB need time to arrive and to
