@@ -1,10 +1,12 @@
 package guard
 
 import (
+	"cmp"
 	"context"
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -289,4 +291,50 @@ func ResealTextFunc(r Resealer) func(column, decisionID, stored string) (string,
 		}
 		return sealedTextPrefix + base64.RawStdEncoding.EncodeToString(out), true, nil
 	}
+}
+
+// sealedListKinds are the list kinds whose values are personal data:
+// stores keep them as a blind index (for lookups and uniqueness) and a
+// sealed copy (to load the lists and show them).
+var sealedListKinds = map[EntityKind]bool{KindPhone: true, KindAccount: true, KindIP: true}
+
+// ListValueKey returns how a list entry's value is stored and looked up:
+// the value itself, or "bi:" and its blind index when s is set and the kind
+// is personal data.
+func ListValueKey(s Sealer, kind EntityKind, value string) string {
+	if s == nil || !sealedListKinds[kind] || value == "" {
+		return value
+	}
+	return "bi:" + s.TextIndex(string(kind)+"\x00"+value)
+}
+
+// SealListValue returns the stored forms of e's value: its key (see
+// ListValueKey) and its sealed copy ("" when the key is the value).
+func SealListValue(s Sealer, e *ListEntry) (key, sealed string, err error) {
+	key = ListValueKey(s, e.Kind, e.Value)
+	if key == e.Value {
+		return key, "", nil
+	}
+	sealed, err = SealText(s, e.Value, listValueAD(e.List, e.Kind, key))
+	return key, sealed, err
+}
+
+// OpenListValue returns the value of a stored list entry.
+func OpenListValue(s Sealer, list ListName, kind EntityKind, key, sealed string) (string, error) {
+	if sealed == "" {
+		return key, nil
+	}
+	return OpenText(s, sealed, listValueAD(list, kind, key))
+}
+
+func listValueAD(list ListName, kind EntityKind, key string) []byte {
+	return AppendFieldAD(nil, "list_entries", "value", string(list)+"/"+string(kind)+"/"+key)
+}
+
+// SortListEntries orders es by (list, kind, value), the order stores
+// return them in.
+func SortListEntries(es []*ListEntry) {
+	slices.SortFunc(es, func(a, b *ListEntry) int {
+		return cmp.Or(cmp.Compare(a.List, b.List), cmp.Compare(a.Kind, b.Kind), cmp.Compare(a.Value, b.Value))
+	})
 }

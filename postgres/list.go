@@ -17,14 +17,14 @@ import (
 // sqlUpsertList upserts a chunk of entries given as one array per column.
 // DISTINCT ON keeps the last of entries named twice in one chunk, which
 // ON CONFLICT DO UPDATE could not otherwise take.
-const sqlUpsertList = `INSERT INTO list_entries (list, kind, value, reason, source, expires_at, created_at, created_by)
-	SELECT DISTINCT ON (list, kind, value) list, kind, value, reason, source, expires_at, created_at, created_by
-	FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[], $7::timestamptz[], $8::text[])
-		WITH ORDINALITY AS u (list, kind, value, reason, source, expires_at, created_at, created_by, ord)
+const sqlUpsertList = `INSERT INTO list_entries (list, kind, value, reason, source, expires_at, created_at, created_by, value_sealed)
+	SELECT DISTINCT ON (list, kind, value) list, kind, value, reason, source, expires_at, created_at, created_by, value_sealed
+	FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[], $7::timestamptz[], $8::text[], $9::text[])
+		WITH ORDINALITY AS u (list, kind, value, reason, source, expires_at, created_at, created_by, value_sealed, ord)
 	ORDER BY list, kind, value, ord DESC
 	ON CONFLICT (list, kind, value) DO UPDATE SET
 		reason = excluded.reason, source = excluded.source, expires_at = excluded.expires_at,
-		created_at = excluded.created_at, created_by = excluded.created_by`
+		created_at = excluded.created_at, created_by = excluded.created_by, value_sealed = excluded.value_sealed`
 
 // listChunk bounds the entries sent in one statement.
 const listChunk = 20_000
@@ -50,17 +50,22 @@ func (db *DB) PutListEntries(ctx context.Context, es []*guard.ListEntry) error {
 			n := len(chunk)
 			var (
 				list, kind, value, reason = make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-				source, createdBy         = make([]string, n), make([]string, n)
+				source, createdBy, sealed = make([]string, n), make([]string, n), make([]string, n)
 				expires, created          = make([]pgtype.Timestamptz, n), make([]time.Time, n)
 			)
 			for i, e := range chunk {
-				list[i], kind[i], value[i], reason[i] = string(e.List), string(e.Kind), e.Value, e.Reason
+				key, s, err := guard.SealListValue(db.sealer, e)
+				if err != nil {
+					return xiaobao.Errorf(xiaobao.EINVALID, "list entry value: %v", err)
+				}
+				sealed[i] = s
+				list[i], kind[i], value[i], reason[i] = string(e.List), string(e.Kind), key, e.Reason
 				source[i], createdBy[i], created[i] = e.Source, e.CreatedBy, e.CreatedAt
 				if e.ExpiresAt != nil {
 					expires[i] = pgtype.Timestamptz{Time: *e.ExpiresAt, Valid: true}
 				}
 			}
-			if _, err := tx.Exec(ctx, sqlUpsertList, list, kind, value, reason, source, expires, created, createdBy); err != nil {
+			if _, err := tx.Exec(ctx, sqlUpsertList, list, kind, value, reason, source, expires, created, createdBy, sealed); err != nil {
 				return err
 			}
 		}
@@ -76,8 +81,9 @@ func (db *DB) PutListEntries(ctx context.Context, es []*guard.ListEntry) error {
 
 // DeleteListEntry removes one entry; ENOTFOUND if there is none.
 func (db *DB) DeleteListEntry(ctx context.Context, list guard.ListName, kind guard.EntityKind, value string) error {
-	tag, err := db.pool.Exec(ctx, `DELETE FROM list_entries WHERE list = $1 AND kind = $2 AND value = $3`,
-		string(list), string(kind), value)
+	// The plain value too: entries stored before sealing was set up.
+	tag, err := db.pool.Exec(ctx, `DELETE FROM list_entries WHERE list = $1 AND kind = $2 AND value IN ($3, $4)`,
+		string(list), string(kind), guard.ListValueKey(db.sealer, kind, value), value)
 	if err != nil {
 		return fmt.Errorf("delete list entry: %w", err)
 	}
@@ -105,9 +111,14 @@ func (db *DB) ListEntries(ctx context.Context, f guard.ListFilter) ([]*guard.Lis
 		add(`kind`, string(f.Kind))
 	}
 	if f.Value != "" {
-		add(`value`, f.Value)
+		key := f.Value
+		if f.Kind != "" {
+			key = guard.ListValueKey(db.sealer, f.Kind, f.Value)
+		}
+		args = append(args, key, f.Value)
+		where = append(where, `value IN ($`+strconv.Itoa(len(args)-1)+`, $`+strconv.Itoa(len(args))+`)`)
 	}
-	q := `SELECT list, kind, value, reason, source, expires_at, created_at, created_by FROM list_entries`
+	q := `SELECT list, kind, value, reason, source, expires_at, created_at, created_by, value_sealed FROM list_entries`
 	if len(where) > 0 {
 		q += ` WHERE ` + strings.Join(where, ` AND `)
 	}
@@ -124,18 +135,28 @@ func (db *DB) ListEntries(ctx context.Context, f guard.ListFilter) ([]*guard.Lis
 	es := []*guard.ListEntry{}
 	for rows.Next() {
 		var (
-			e          guard.ListEntry
-			list, kind string
+			e                  guard.ListEntry
+			list, kind, sealed string
 		)
-		if err := rows.Scan(&list, &kind, &e.Value, &e.Reason, &e.Source, &e.ExpiresAt, &e.CreatedAt, &e.CreatedBy); err != nil {
+		if err := rows.Scan(&list, &kind, &e.Value, &e.Reason, &e.Source, &e.ExpiresAt, &e.CreatedAt, &e.CreatedBy, &sealed); err != nil {
 			return nil, fmt.Errorf("list entries: %w", err)
 		}
 		e.List, e.Kind = guard.ListName(list), guard.EntityKind(kind)
 		e.ExpiresAt, e.CreatedAt = utcPtr(e.ExpiresAt), utc(e.CreatedAt)
+		v, err := guard.OpenListValue(db.sealer, e.List, e.Kind, e.Value, sealed)
+		if err != nil {
+			return nil, fmt.Errorf("list entries: %w", err)
+		}
+		e.Value = v
 		es = append(es, &e)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("list entries: %w", err)
+	}
+	if db.sealer != nil {
+		// Sealed values are stored by their blind index, which orders
+		// nothing: restore the (list, kind, value) order.
+		guard.SortListEntries(es)
 	}
 	return es, nil
 }

@@ -10,7 +10,7 @@ import (
 	"github.com/xiaobao-org/xiaobao/guard"
 )
 
-const listCols = 8
+const listCols = 9
 
 // maxListRows is the most entries one upsert statement writes; like records,
 // a batch goes in statements of 64, 32, … 1 rows, prepared once at Open.
@@ -20,16 +20,16 @@ const maxListRows = 64
 // one statement in order, so an entry named twice ends as the last one.
 func upsertListSQL(n int) string {
 	var b strings.Builder
-	b.WriteString(`INSERT INTO list_entries (list, kind, value, reason, source, expires_at, created_at, created_by) VALUES `)
+	b.WriteString(`INSERT INTO list_entries (list, kind, value, reason, source, expires_at, created_at, created_by, value_sealed) VALUES `)
 	for i := range n {
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		b.WriteString(`(?,?,?,?,?,?,?,?)`)
+		b.WriteString(`(?,?,?,?,?,?,?,?,?)`)
 	}
 	b.WriteString(` ON CONFLICT (list, kind, value) DO UPDATE SET
 		reason = excluded.reason, source = excluded.source, expires_at = excluded.expires_at,
-		created_at = excluded.created_at, created_by = excluded.created_by`)
+		created_at = excluded.created_at, created_by = excluded.created_by, value_sealed = excluded.value_sealed`)
 	return b.String()
 }
 
@@ -56,8 +56,12 @@ func (db *DB) PutListEntries(ctx context.Context, es []*guard.ListEntry) error {
 			}
 			args = args[:0]
 			for _, e := range es[:n] {
-				args = append(args, string(e.List), string(e.Kind), e.Value, e.Reason, e.Source,
-					nullMicro(e.ExpiresAt), toMicro(e.CreatedAt), e.CreatedBy)
+				key, sealed, err := guard.SealListValue(db.sealer, e)
+				if err != nil {
+					return xiaobao.Errorf(xiaobao.EINVALID, "list entry value: %v", err)
+				}
+				args = append(args, string(e.List), string(e.Kind), key, e.Reason, e.Source,
+					nullMicro(e.ExpiresAt), toMicro(e.CreatedAt), e.CreatedBy, sealed)
 			}
 			if _, err := tx.StmtContext(ctx, db.upsertList[n]).ExecContext(ctx, args...); err != nil {
 				return err
@@ -76,8 +80,9 @@ func (db *DB) PutListEntries(ctx context.Context, es []*guard.ListEntry) error {
 func (db *DB) DeleteListEntry(ctx context.Context, list guard.ListName, kind guard.EntityKind, value string) error {
 	var n int64
 	err := db.write(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM list_entries WHERE list = ? AND kind = ? AND value = ?`,
-			string(list), string(kind), value)
+		// The plain value too: entries stored before sealing was set up.
+		res, err := tx.ExecContext(ctx, `DELETE FROM list_entries WHERE list = ? AND kind = ? AND value IN (?, ?)`,
+			string(list), string(kind), guard.ListValueKey(db.sealer, kind, value), value)
 		if err != nil {
 			return err
 		}
@@ -107,9 +112,13 @@ func (db *DB) ListEntries(ctx context.Context, f guard.ListFilter) ([]*guard.Lis
 		where, args = append(where, `kind = ?`), append(args, string(f.Kind))
 	}
 	if f.Value != "" {
-		where, args = append(where, `value = ?`), append(args, f.Value)
+		key := f.Value
+		if f.Kind != "" {
+			key = guard.ListValueKey(db.sealer, f.Kind, f.Value)
+		}
+		where, args = append(where, `value IN (?, ?)`), append(args, key, f.Value)
 	}
-	q := `SELECT list, kind, value, reason, source, expires_at, created_at, created_by FROM list_entries`
+	q := `SELECT list, kind, value, reason, source, expires_at, created_at, created_by, value_sealed FROM list_entries`
 	if len(where) > 0 {
 		q += ` WHERE ` + strings.Join(where, ` AND `)
 	}
@@ -130,16 +139,27 @@ func (db *DB) ListEntries(ctx context.Context, f guard.ListFilter) ([]*guard.Lis
 			list, kind string
 			expires    sql.NullInt64
 			created    int64
+			sealed     string
 		)
-		if err := rows.Scan(&list, &kind, &e.Value, &e.Reason, &e.Source, &expires, &created, &e.CreatedBy); err != nil {
+		if err := rows.Scan(&list, &kind, &e.Value, &e.Reason, &e.Source, &expires, &created, &e.CreatedBy, &sealed); err != nil {
 			return nil, fmt.Errorf("list entries: %w", err)
 		}
 		e.List, e.Kind = guard.ListName(list), guard.EntityKind(kind)
+		v, err := guard.OpenListValue(db.sealer, e.List, e.Kind, e.Value, sealed)
+		if err != nil {
+			return nil, fmt.Errorf("list entries: %w", err)
+		}
+		e.Value = v
 		e.ExpiresAt, e.CreatedAt = fromNullMicro(expires), fromMicro(created)
 		es = append(es, &e)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("list entries: %w", err)
+	}
+	if db.sealer != nil {
+		// Sealed values are stored by their blind index, which orders
+		// nothing: restore the (list, kind, value) order.
+		guard.SortListEntries(es)
 	}
 	return es, nil
 }

@@ -104,6 +104,23 @@ func TestSealedAtRest(t *testing.T) {
 	if err != nil || got1.Note != o.Note || got1.Account != acct {
 		t.Fatalf("outcome read back = %+v, %v", got1, err)
 	}
+	// List entries: a listed phone is kept as a blind index and a sealed
+	// copy, found by its value, and read back as it was.
+	phone := "13912345678"
+	if err := db.PutListEntries(ctx, []*guard.ListEntry{{List: guard.BlockList, Kind: guard.KindPhone, Value: phone, Reason: "mule", CreatedAt: storetest.BaseTime}}); err != nil {
+		t.Fatal(err)
+	}
+	les, err := db.ListEntries(ctx, guard.ListFilter{Kind: guard.KindPhone, Value: phone})
+	if err != nil || len(les) != 1 || les[0].Value != phone {
+		t.Fatalf("listed phone read back = %+v, %v", les, err)
+	}
+	var listed int
+	if err := raw.QueryRow(`SELECT count(*) FROM list_entries WHERE value LIKE '%' || ? || '%' OR value_sealed LIKE '%' || ? || '%'`, phone, phone).Scan(&listed); err != nil || listed != 0 {
+		t.Errorf("the listed phone is stored in the clear (%d rows, %v)", listed, err)
+	}
+	if err := db.DeleteListEntry(ctx, guard.BlockList, guard.KindPhone, phone); err != nil {
+		t.Errorf("delete by value: %v", err)
+	}
 	var note, account string
 	if err := raw.QueryRow(`SELECT note, account FROM outcomes`).Scan(&note, &account); err != nil {
 		t.Fatal(err)
