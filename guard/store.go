@@ -273,19 +273,21 @@ func ResealRawFunc(r Resealer) func(eventID string, raw []byte) ([]byte, bool, e
 	}
 }
 
-// ResealTextFunc returns the function a store's ResealOutcomes calls for
-// each sealed outcome field.
-func ResealTextFunc(r Resealer) func(column, decisionID, stored string) (string, bool, error) {
-	return func(column, decisionID, stored string) (string, bool, error) {
+// ResealTextFunc returns the function a store's ResealFields calls for
+// each sealed text field: table and column name it, rowKey is what its
+// associated data binds it to (a decision id; list/kind/key for a list
+// entry).
+func ResealTextFunc(r Resealer) func(table, column, rowKey, stored string) (string, bool, error) {
+	return func(table, column, rowKey, stored string) (string, bool, error) {
 		b64, ok := strings.CutPrefix(stored, sealedTextPrefix)
 		if !ok {
 			return stored, false, nil
 		}
 		ct, err := base64.RawStdEncoding.DecodeString(b64)
 		if err != nil {
-			return "", false, fmt.Errorf("sealed %s: %w", column, err)
+			return "", false, fmt.Errorf("sealed %s.%s: %w", table, column, err)
 		}
-		out, changed, err := r.ReEncrypt(ct, AppendFieldAD(nil, "outcomes", column, decisionID))
+		out, changed, err := r.ReEncrypt(ct, AppendFieldAD(nil, table, column, rowKey))
 		if err != nil || !changed {
 			return stored, false, err
 		}

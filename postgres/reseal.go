@@ -50,9 +50,19 @@ func (db *DB) ResealRaw(ctx context.Context, afterSeq int64, limit int, fn func(
 	return last, b.Len(), nil
 }
 
-// ResealOutcomes re-seals every outcome's account and note that fn
-// changes, in the latest outcomes and their history.
-func (db *DB) ResealOutcomes(ctx context.Context, fn func(column, decisionID, stored string) (string, bool, error)) (changed int, err error) {
+// ResealFields re-seals every sealed text field that fn changes: outcome
+// accounts and notes (latest and history) and listed values.
+func (db *DB) ResealFields(ctx context.Context, fn func(table, column, rowKey, stored string) (string, bool, error)) (changed int, err error) {
+	if changed, err = db.resealOutcomes(ctx, func(column, decisionID, stored string) (string, bool, error) {
+		return fn("outcomes", column, decisionID, stored)
+	}); err != nil {
+		return changed, err
+	}
+	n, err := db.resealLists(ctx, fn)
+	return changed + n, err
+}
+
+func (db *DB) resealOutcomes(ctx context.Context, fn func(column, decisionID, stored string) (string, bool, error)) (changed int, err error) {
 	for _, table := range []string{"outcomes", "outcome_history"} {
 		key := "decision_id"
 		if table == "outcome_history" {
@@ -97,4 +107,38 @@ func (db *DB) ResealOutcomes(ctx context.Context, fn func(column, decisionID, st
 		changed += b.Len()
 	}
 	return changed, nil
+}
+
+func (db *DB) resealLists(ctx context.Context, fn func(table, column, rowKey, stored string) (string, bool, error)) (int, error) {
+	rows, err := db.pool.Query(ctx, `SELECT list, kind, value, value_sealed FROM list_entries WHERE value_sealed <> ''`)
+	if err != nil {
+		return 0, fmt.Errorf("reseal lists: %w", err)
+	}
+	b := &pgx.Batch{}
+	for rows.Next() {
+		var list, kind, value, sealed string
+		if err := rows.Scan(&list, &kind, &value, &sealed); err != nil {
+			rows.Close()
+			return 0, fmt.Errorf("reseal lists: %w", err)
+		}
+		out, ok, err := fn("list_entries", "value", list+"/"+kind+"/"+value, sealed)
+		if err != nil {
+			rows.Close()
+			return 0, fmt.Errorf("reseal list entry: %w", err)
+		}
+		if ok {
+			b.Queue(`UPDATE list_entries SET value_sealed = $1 WHERE list = $2 AND kind = $3 AND value = $4`, out, list, kind, value)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, fmt.Errorf("reseal lists: %w", err)
+	}
+	if b.Len() == 0 {
+		return 0, nil
+	}
+	if err := db.pool.SendBatch(ctx, b).Close(); err != nil {
+		return 0, fmt.Errorf("reseal lists: %w", err)
+	}
+	return b.Len(), nil
 }

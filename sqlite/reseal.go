@@ -66,9 +66,19 @@ func (db *DB) ResealRaw(ctx context.Context, afterSeq int64, limit int, fn func(
 	return last, len(ups), nil
 }
 
-// ResealOutcomes re-seals every outcome's account and note that fn
-// changes, in the latest outcomes and their history.
-func (db *DB) ResealOutcomes(ctx context.Context, fn func(column, decisionID, stored string) (string, bool, error)) (changed int, err error) {
+// ResealFields re-seals every sealed text field that fn changes: outcome
+// accounts and notes (latest and history) and listed values.
+func (db *DB) ResealFields(ctx context.Context, fn func(table, column, rowKey, stored string) (string, bool, error)) (changed int, err error) {
+	if changed, err = db.resealOutcomes(ctx, func(column, decisionID, stored string) (string, bool, error) {
+		return fn("outcomes", column, decisionID, stored)
+	}); err != nil {
+		return changed, err
+	}
+	n, err := db.resealLists(ctx, fn)
+	return changed + n, err
+}
+
+func (db *DB) resealOutcomes(ctx context.Context, fn func(column, decisionID, stored string) (string, bool, error)) (changed int, err error) {
 	for _, table := range []string{"outcomes", "outcome_history"} {
 		key := "decision_id"
 		if table == "outcome_history" {
@@ -126,4 +136,48 @@ func (db *DB) ResealOutcomes(ctx context.Context, fn func(column, decisionID, st
 		changed += len(ups)
 	}
 	return changed, nil
+}
+
+func (db *DB) resealLists(ctx context.Context, fn func(table, column, rowKey, stored string) (string, bool, error)) (int, error) {
+	rows, err := db.r.QueryContext(ctx, `SELECT list, kind, value, value_sealed FROM list_entries WHERE value_sealed <> ''`)
+	if err != nil {
+		return 0, fmt.Errorf("reseal lists: %w", err)
+	}
+	type update struct{ list, kind, value, sealed string }
+	var ups []update
+	for rows.Next() {
+		var u update
+		if err := rows.Scan(&u.list, &u.kind, &u.value, &u.sealed); err != nil {
+			rows.Close()
+			return 0, fmt.Errorf("reseal lists: %w", err)
+		}
+		out, ok, err := fn("list_entries", "value", u.list+"/"+u.kind+"/"+u.value, u.sealed)
+		if err != nil {
+			rows.Close()
+			return 0, fmt.Errorf("reseal list entry: %w", err)
+		}
+		if ok {
+			u.sealed = out
+			ups = append(ups, u)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, fmt.Errorf("reseal lists: %w", err)
+	}
+	if len(ups) == 0 {
+		return 0, nil
+	}
+	err = db.write(ctx, func(tx *sql.Tx) error {
+		for _, u := range ups {
+			if _, err := tx.ExecContext(ctx, `UPDATE list_entries SET value_sealed = ? WHERE list = ? AND kind = ? AND value = ?`, u.sealed, u.list, u.kind, u.value); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("reseal lists: %w", err)
+	}
+	return len(ups), nil
 }

@@ -16,7 +16,7 @@ type ResealStore interface {
 	vault.KeyStore
 	SetSealer(guard.Sealer)
 	ResealRaw(ctx context.Context, afterSeq int64, limit int, fn func(eventID string, raw []byte) ([]byte, bool, error)) (last int64, changed int, err error)
-	ResealOutcomes(ctx context.Context, fn func(column, decisionID, stored string) (string, bool, error)) (changed int, err error)
+	ResealFields(ctx context.Context, fn func(table, column, rowKey, stored string) (string, bool, error)) (changed int, err error)
 }
 
 // ExerciseReseal checks a key rotation end to end: values sealed under the
@@ -40,6 +40,10 @@ func ExerciseReseal(t *testing.T, open func(t *testing.T) ResealStore) {
 	o := &guard.Outcome{DecisionID: recs[0].Decision.ID, ID: "o1", Kind: guard.OutcomeConfirmedFraud, Note: "劝阻成功",
 		Source: "caller", RecordedAt: BaseTime, CustomerID: recs[0].Event.Customer.ID, Account: recs[0].Event.Counterparty.Account}
 	if _, err := s.SaveOutcome(ctx, o); err != nil {
+		t.Fatal(err)
+	}
+	phone := &guard.ListEntry{List: guard.BlockList, Kind: guard.KindPhone, Value: "13912345678", Reason: "mule", CreatedAt: BaseTime}
+	if err := s.PutListEntries(ctx, []*guard.ListEntry{phone}); err != nil {
 		t.Fatal(err)
 	}
 	old := v.PrimaryID()
@@ -66,14 +70,14 @@ func ExerciseReseal(t *testing.T, open func(t *testing.T) ResealStore) {
 			}
 			after = last
 		}
-		c, err := s.ResealOutcomes(ctx, guard.ResealTextFunc(v))
+		c, err := s.ResealFields(ctx, guard.ResealTextFunc(v))
 		if err != nil {
 			t.Fatal(err)
 		}
 		return n + c
 	}
-	if n := reseal(); n != 25+2 { // 25 events, the outcome and its history row
-		t.Errorf("first pass re-sealed %d values, want 27", n)
+	if n := reseal(); n != 25+2+1 { // 25 events, the outcome and its history row, the listed phone
+		t.Errorf("first pass re-sealed %d values, want 28", n)
 	}
 	if n := reseal(); n != 0 {
 		t.Errorf("second pass re-sealed %d values, want 0", n)
@@ -86,5 +90,8 @@ func ExerciseReseal(t *testing.T, open func(t *testing.T) ResealStore) {
 	}
 	if got, err := s.Outcome(ctx, o.DecisionID); err != nil || got.Note != o.Note || got.Account != o.Account {
 		t.Fatalf("outcome after re-sealing = %+v, %v", got, err)
+	}
+	if les, err := s.ListEntries(ctx, guard.ListFilter{Kind: guard.KindPhone, Value: phone.Value}); err != nil || len(les) != 1 || les[0].Value != phone.Value {
+		t.Fatalf("listed phone after re-sealing = %+v, %v", les, err)
 	}
 }

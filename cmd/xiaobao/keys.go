@@ -102,7 +102,7 @@ func bootstrapAdmin(ctx context.Context, st staff.Store, spec string, log *slog.
 // resealStore is what the re-seal job needs of a store.
 type resealStore interface {
 	ResealRaw(ctx context.Context, afterSeq int64, limit int, fn func(eventID string, raw []byte) ([]byte, bool, error)) (last int64, changed int, err error)
-	ResealOutcomes(ctx context.Context, fn func(column, decisionID, stored string) (string, bool, error)) (changed int, err error)
+	ResealFields(ctx context.Context, fn func(table, column, rowKey, stored string) (string, bool, error)) (changed int, err error)
 }
 
 // startResealer runs the job that moves sealed values to the primary data
@@ -137,9 +137,9 @@ func startResealer(ctx context.Context, st resealStore, v *vault.Vault, log *slo
 			}
 			after = last
 		}
-		n, err := st.ResealOutcomes(ctx, guard.ResealTextFunc(v))
+		n, err := st.ResealFields(ctx, guard.ResealTextFunc(v))
 		if err != nil {
-			log.Error("re-seal of outcomes stopped; it resumes at the next pass", "err", err.Error())
+			log.Error("re-seal of outcomes and lists stopped; it resumes at the next pass", "err", err.Error())
 			return
 		}
 		total += n
