@@ -14,8 +14,10 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/xiaobao-org/xiaobao/sim"
@@ -62,6 +64,10 @@ func demo(ctx context.Context, args []string, getenv func(string) string, stdout
 	}
 	defer logFile.Close()
 
+	// Ctrl-C stops the simulated clients and the server together, so the
+	// clients do not go on knocking at a server that has shut down.
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	pr, pw := io.Pipe()
