@@ -260,10 +260,6 @@ func (e *efficiency) String() string {
 		pct(e.devicesFound, e.devices), e.proposed, pct(e.falseLinks, e.proposed), e.crossRing, p99)
 }
 
-func (e *efficiency) recall() float64 {
-	return float64(e.accountsFound+e.victimsFound+e.accomplFound) / float64(max(1, e.accounts+e.victims+e.accompl))
-}
-
 // mineEach mines every true ring from its one confirmed case: the first
 // victim and the account they paid (what a confirmed-fraud outcome names),
 // or with victimOnly the victim alone.
