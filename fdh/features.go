@@ -40,6 +40,33 @@ var FeatureNames = []string{
 	"fdh.term_n_1d", "fdh.term_n_7d", "fdh.term_n_30d",
 	"fdh.term_risk_1d", "fdh.term_risk_7d", "fdh.term_risk_30d",
 	"fdh.term_days_since_fraud", "fdh.term_run_days", "fdh.term_run_len", "fdh.term_last_fraud",
+	"fdh.term_plain_n_28d", "fdh.term_plain_share_7d", "fdh.term_plain_last", "fdh.term_plain_first", "fdh.term_plain_run",
+}
+
+// FeatureSet selects the features a run computes.
+type FeatureSet string
+
+const (
+	// FeaturesXiaobao, the default: Guard's features and the fdh.* ones
+	// (FeatureNames).
+	FeaturesXiaobao FeatureSet = "xiaobao"
+	// FeaturesHandbook: the handbook's own 15 baseline features
+	// (HandbookFeatureNames), to rerun its baselines on any week.
+	FeaturesHandbook FeatureSet = "handbook"
+)
+
+// HandbookFeatureNames are the handbook's baseline features, as its code
+// names them: amount, weekend, night (hour <= 6), the customer's count and
+// mean amount over (t - w, t] and the terminal's count and fraud share over
+// (t - 7d - w, t - 7d], for w = 1, 7, 30 days.
+var HandbookFeatureNames = []string{
+	"TX_AMOUNT", "TX_DURING_WEEKEND", "TX_DURING_NIGHT",
+	"CUSTOMER_ID_NB_TX_1DAY_WINDOW", "CUSTOMER_ID_AVG_AMOUNT_1DAY_WINDOW",
+	"CUSTOMER_ID_NB_TX_7DAY_WINDOW", "CUSTOMER_ID_AVG_AMOUNT_7DAY_WINDOW",
+	"CUSTOMER_ID_NB_TX_30DAY_WINDOW", "CUSTOMER_ID_AVG_AMOUNT_30DAY_WINDOW",
+	"TERMINAL_ID_NB_TX_1DAY_WINDOW", "TERMINAL_ID_RISK_1DAY_WINDOW",
+	"TERMINAL_ID_NB_TX_7DAY_WINDOW", "TERMINAL_ID_RISK_7DAY_WINDOW",
+	"TERMINAL_ID_NB_TX_30DAY_WINDOW", "TERMINAL_ID_RISK_30DAY_WINDOW",
 }
 
 // terminalLabels is a terminal's labelled transactions in time order, with
@@ -48,9 +75,26 @@ type terminalLabels struct {
 	t        []int64
 	cumFraud []int32 // frauds among t[:i+1]
 	runStart []int64 // for a fraud, when the unbroken run of frauds ending at it began
+	// cumPlain counts "plain" frauds among t[:i+1]: frauds of an ordinary
+	// amount (at most plainMax and not unusually large for the customer),
+	// which nothing about the payment explains; on a terminal they point
+	// at the terminal itself being compromised.
+	cumPlain []int32
 }
 
-func (l *terminalLabels) add(t int64, fraud bool) {
+// plainMax is the handbook's scenario-1 amount: a fraud above it is
+// explained by its amount.
+const plainMax = 220
+
+func (l *terminalLabels) add(t int64, fraud, plain bool) {
+	p := int32(0)
+	if n := len(l.cumPlain); n > 0 {
+		p = l.cumPlain[n-1]
+	}
+	if fraud && plain {
+		p++
+	}
+	l.cumPlain = append(l.cumPlain, p)
 	c := int32(0)
 	if n := len(l.cumFraud); n > 0 {
 		c = l.cumFraud[n-1]
@@ -84,6 +128,9 @@ type customerProfile struct {
 	recentT    []int64 // last 14 days of transactions: time and amount ratio
 	recentR    []float64
 	fraudTimes []int64 // labelled frauds, for "days since a known fraud"
+	// The handbook's feature set only: the last 30 days of transactions.
+	hbT []int64
+	hbA []float64
 }
 
 // hiRatio is the amount ratio above which a transaction counts as
@@ -101,6 +148,7 @@ type featurizer struct {
 	termIDs   map[int32]string
 	terms     map[int32]*terminalLabels
 	customers map[int32]*customerProfile
+	handbook  bool // compute HandbookFeatureNames instead of FeatureNames
 }
 
 func newFeaturizer() *featurizer {
@@ -124,6 +172,10 @@ func idString(m map[int32]string, prefix string, id int32) string {
 // do). labelled says whether tx's label may ever be used (test rows'
 // labels never are); it becomes visible Delay seconds later.
 func (f *featurizer) next(tx *Tx, labelled bool, x []float64) {
+	if f.handbook {
+		f.nextHandbook(tx, labelled, x)
+		return
+	}
 	ev := &f.ev
 	*ev = guard.Event{
 		Type: guard.Payment, OccurredAt: time.Unix(tx.Time, 0).UTC(),
@@ -166,7 +218,7 @@ func (f *featurizer) next(tx *Tx, labelled bool, x []float64) {
 	}
 	cp.recentT, cp.recentR = append(cp.recentT[k:], tx.Time), append(cp.recentR[k:], ratio)
 	if labelled {
-		tl.add(tx.Time, tx.Fraud == 1)
+		tl.add(tx.Time, tx.Fraud == 1, tx.Amount <= plainMax && ratio <= hiRatio)
 		if tx.Fraud == 1 {
 			cp.fraudTimes = append(cp.fraudTimes, tx.Time)
 		}
@@ -225,7 +277,7 @@ func (f *featurizer) fill(tx *Tx, env *guard.Env, cp *customerProfile, tl *termi
 			tr[w] = float64(fAll-tl.frauds(n0)) / float64(n)
 		}
 	}
-	lastFraud, runDays, runLen, lastIsFraud := float64(never), float64(never), 0.0, 0.0
+	lastFraud, runDays, runLen, lastIsFraud, plainRun := float64(never), float64(never), 0.0, 0.0, 0.0
 	if fAll > 0 {
 		// The latest known fraud: the last entry whose prefix count rises.
 		j := sort.Search(nAll, func(i int) bool { return tl.cumFraud[i] >= fAll })
@@ -234,6 +286,37 @@ func (f *featurizer) fill(tx *Tx, env *guard.Env, cp *customerProfile, tl *termi
 		i0 := sort.Search(j+1, func(i int) bool { return tl.t[i] >= tl.runStart[j] })
 		runLen = float64(j - i0 + 1)
 		lastIsFraud = b2f(j == nAll-1)
+		if j == nAll-1 {
+			// The plain frauds of a run reaching the latest known payment.
+			plainRun = float64(tl.cumPlain[j])
+			if i0 > 0 {
+				plainRun -= float64(tl.cumPlain[i0-1])
+			}
+		}
+	}
+	// Plain known frauds: how many in the 28 days (a compromise's length)
+	// up to the cut, their share over 7 days, and the days since the last
+	// and the first of them in the last 35 days.
+	plainN, plainShare, plainLast, plainFirst := 0.0, 0.0, float64(never), float64(never)
+	if nAll > 0 && tl.cumPlain[nAll-1] > 0 {
+		pAll := tl.cumPlain[nAll-1]
+		plainAt := func(n int) int32 {
+			if n == 0 {
+				return 0
+			}
+			return tl.cumPlain[n-1]
+		}
+		plainN = float64(pAll - plainAt(tl.upTo(cut-28*86400)))
+		if n0 := tl.upTo(cut - 7*86400); nAll > n0 {
+			plainShare = float64(pAll-plainAt(n0)) / float64(nAll-n0)
+		}
+		j := sort.Search(nAll, func(i int) bool { return tl.cumPlain[i] >= pAll })
+		plainLast = float64(tx.Time-tl.t[j]) / 86400
+		n35 := tl.upTo(tx.Time - 35*86400)
+		if p0 := plainAt(n35); pAll > p0 {
+			j := sort.Search(nAll, func(i int) bool { return tl.cumPlain[i] > p0 })
+			plainFirst = float64(tx.Time-tl.t[j]) / 86400
+		}
 	}
 	v := [...]float64{
 		env.Event.Amount, float64(env.Event.Hour), b2f(env.Event.Weekend),
@@ -247,6 +330,60 @@ func (f *featurizer) fill(tx *Tx, env *guard.Env, cp *customerProfile, tl *termi
 		custFraud,
 		tn[0], tn[1], tn[2], tr[0], tr[1], tr[2],
 		lastFraud, runDays, runLen, lastIsFraud,
+		plainN, plainShare, plainLast, plainFirst, plainRun,
 	}
 	copy(x, v[:])
+}
+
+// nextHandbook is next for the handbook's feature set: no Guard engine,
+// the windows exactly as the handbook's code computes them.
+func (f *featurizer) nextHandbook(tx *Tx, labelled bool, x []float64) {
+	cp := f.customers[tx.Customer]
+	if cp == nil {
+		cp = &customerProfile{}
+		f.customers[tx.Customer] = cp
+	}
+	tl := f.terms[tx.Terminal]
+	if tl == nil {
+		tl = &terminalLabels{}
+		f.terms[tx.Terminal] = tl
+	}
+	k := 0
+	for k < len(cp.hbT) && cp.hbT[k] <= tx.Time-30*86400 {
+		k++
+	}
+	cp.hbT, cp.hbA = append(cp.hbT[k:], tx.Time), append(cp.hbA[k:], tx.Amount)
+	if x != nil {
+		tm := time.Unix(tx.Time, 0).UTC()
+		x[0] = tx.Amount
+		x[1], x[2] = 0, 0
+		if wd := tm.Weekday(); wd == time.Saturday || wd == time.Sunday {
+			x[1] = 1
+		}
+		if tm.Hour() <= 6 {
+			x[2] = 1
+		}
+		for w, days := range [3]int64{1, 7, 30} {
+			var n, sum float64
+			for i := len(cp.hbT) - 1; i >= 0 && cp.hbT[i] > tx.Time-days*86400; i-- {
+				n++
+				sum += cp.hbA[i]
+			}
+			x[3+2*w], x[4+2*w] = n, sum/n
+		}
+		cut := tx.Time - Delay
+		nAll := tl.upTo(cut)
+		fAll := tl.frauds(nAll)
+		for w, days := range [3]int64{1, 7, 30} {
+			n0 := tl.upTo(cut - days*86400)
+			n := nAll - n0
+			x[9+2*w], x[10+2*w] = float64(n), 0
+			if n > 0 {
+				x[10+2*w] = float64(fAll-tl.frauds(n0)) / float64(n)
+			}
+		}
+	}
+	if labelled {
+		tl.add(tx.Time, tx.Fraud == 1, false)
+	}
 }

@@ -203,7 +203,9 @@ func TestHoldoutProtocol(t *testing.T) {
 	txs := fixture(t)
 	trainFrom, trainTo, testFrom, testTo := fixtureDates(txs)
 	opt := Options{TrainFrom: trainFrom, TrainTo: trainTo, GBDT: DefaultGBDT, K: 5}
-	opt.GBDT.Rounds, opt.GBDT.MinLeaf = 60, 5
+	// The fixture is tiny (a few hundred frauds): fewer trees and a
+	// stronger L2 than on the full data, where DefaultGBDT's L2 = 1 fits.
+	opt.GBDT.Rounds, opt.GBDT.MinLeaf, opt.GBDT.L2 = 60, 5, 5
 	res, err := Holdout(txs, opt, testFrom, testTo)
 	if err != nil {
 		t.Fatal(err)
@@ -286,5 +288,62 @@ func TestEvaluateWithTestFile(t *testing.T) {
 		if !(s >= 0 && s <= 1) {
 			t.Fatalf("score %v", s)
 		}
+	}
+}
+
+// TestHandbookFeatures checks the handbook's baseline features on a hand
+// computed case and that they, too, never see a label younger than Delay.
+func TestHandbookFeatures(t *testing.T) {
+	t0 := time.Date(2018, 4, 2, 12, 0, 0, 0, time.UTC).Unix() // a Monday
+	const h, d = 3600, 86400
+	txs := []Tx{
+		{Time: t0, Customer: 1, Terminal: 5, Amount: 10, Fraud: 1},
+		{Time: t0 + 2*h, Customer: 1, Terminal: 5, Amount: 20, Fraud: 0},
+		{Time: t0 + 2*d, Customer: 1, Terminal: 6, Amount: 30, Fraud: 0},
+		{Time: t0 + 5*d - 10*h, Customer: 2, Terminal: 5, Amount: 40, Fraud: 0}, // Saturday 02:00
+		{Time: t0 + 7*d + 3*h, Customer: 2, Terminal: 5, Amount: 50, Fraud: 0},
+	}
+	f := newFeaturizer()
+	f.handbook = true
+	n := len(HandbookFeatureNames)
+	x := make([]float64, len(txs)*n)
+	for i := range txs {
+		f.next(&txs[i], true, x[i*n:(i+1)*n])
+	}
+	row := func(i int) []float64 { return x[i*n : (i+1)*n] }
+	want := map[int][]float64{
+		// amount, weekend, night, customer 1d n/avg, 7d n/avg, 30d n/avg, terminal 1d n/risk, 7d, 30d
+		2: {30, 0, 0, 1, 30, 3, 20, 3, 20, 0, 0, 0, 0, 0, 0},
+		3: {40, 1, 1, 1, 40, 1, 40, 1, 40, 0, 0, 0, 0, 0, 0},
+		// 7 days 3 h after t0: the first two payments' labels are known,
+		// both inside (t − 8d, t − 7d] and (t − 14d, t − 7d].
+		4: {50, 0, 0, 1, 50, 2, 45, 2, 45, 2, 0.5, 2, 0.5, 2, 0.5},
+	}
+	for i, w := range want {
+		if !slices.Equal(row(i), w) {
+			t.Errorf("row %d: %v, want %v", i, row(i), w)
+		}
+	}
+	// Labels younger than Delay change nothing.
+	fx := fixture(t)
+	opt := func(txs []Tx) []float64 {
+		f := newFeaturizer()
+		f.handbook = true
+		out := make([]float64, len(txs)*n)
+		for i := range txs {
+			f.next(&txs[i], true, out[i*n:(i+1)*n])
+		}
+		return out
+	}
+	base := opt(fx)
+	target := len(fx) - 1
+	flipped := slices.Clone(fx)
+	for i := range flipped {
+		if flipped[i].Time > fx[target].Time-Delay {
+			flipped[i].Fraud = 1 - flipped[i].Fraud
+		}
+	}
+	if !slices.Equal(opt(flipped)[target*n:], base[target*n:]) {
+		t.Error("handbook features changed with labels younger than 7 days")
 	}
 }

@@ -36,12 +36,14 @@ type Options struct {
 	GBDT model.GBDTParams
 	// K is the card precision cut-off (100 by default).
 	K int
+	// Features is the feature set (FeaturesXiaobao by default).
+	Features FeatureSet
 }
 
 // DefaultGBDT is the boosting configuration the published figures in
 // docs/fdh.md come from.
 var DefaultGBDT = model.GBDTParams{
-	Rounds: 300, LearningRate: 0.05, MaxDepth: 6, MaxLeaves: 31, MinLeaf: 10, L2: 5,
+	Rounds: 300, LearningRate: 0.05, MaxDepth: 6, MaxLeaves: 31, MinLeaf: 10, L2: 1,
 	Subsample: 0.8, ColSample: 0.8, Seed: 1,
 }
 
@@ -120,6 +122,15 @@ func run(all []ref, nTest int, opt Options) (*Result, error) {
 	if opt.Kind == "" {
 		opt.Kind = model.KindGBDT
 	}
+	names := FeatureNames
+	switch opt.Features {
+	case "", FeaturesXiaobao:
+	case FeaturesHandbook:
+		names = HandbookFeatureNames
+	default:
+		return nil, xiaobao.Errorf(xiaobao.EINVALID, "unknown feature set %q", opt.Features)
+	}
+	nFeatures := len(names)
 	sort.SliceStable(all, func(a, b int) bool { return all[a].tx.Time < all[b].tx.Time })
 	t0, t1 := dayOf(opt.TrainFrom), dayOf(opt.TrainTo)
 	if t1 < t0 {
@@ -140,7 +151,8 @@ func run(all []ref, nTest int, opt Options) (*Result, error) {
 		}
 	}
 	f := newFeaturizer()
-	train := &model.Dataset{Features: FeatureNames}
+	f.handbook = opt.Features == FeaturesHandbook
+	train := &model.Dataset{Features: names}
 	testX := make([]float64, nTest*nFeatures)
 	testTx := make([]*Tx, nTest)
 	x := make([]float64, nFeatures)
@@ -207,7 +219,7 @@ func run(all []ref, nTest int, opt Options) (*Result, error) {
 	return res, nil
 }
 
-const nFeatures = 39
+const nFeatures = 44
 
 // fit trains the model on every training day. It is not calibrated: the
 // score is the logistic of the margin, which boosting with log loss keeps

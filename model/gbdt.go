@@ -71,6 +71,8 @@ type histBin struct {
 	n    int32
 }
 
+type ghPair struct{ g, h float64 }
+
 type growLeaf struct {
 	node       int32
 	rows       []int32
@@ -93,8 +95,10 @@ type booster struct {
 	pool   [][]histBin // histograms of finished trees, reused
 	grad   []float64
 	hess   []float64
-	feats  []int // features allowed in the current tree
-	splitB []int // per node of the current tree, split bin
+	gh     []ghPair // a leaf's gradients and hessians in its row order
+	part   []int32  // scratch for partitioning a leaf's rows
+	feats  []int    // features allowed in the current tree
+	splitB []int    // per node of the current tree, split bin
 }
 
 // binEdges picks up to maxBins-1 thresholds for a column: midpoints between
@@ -198,13 +202,16 @@ func TrainGBDT(ds *Dataset, p GBDTParams) (*Model, error) {
 		}
 		rows := all
 		if p.Subsample < 1 {
-			// Partial Fisher–Yates: the first k of a seeded shuffle.
+			// Selection sampling (Knuth's algorithm S): exactly k rows,
+			// drawn in ascending order, so the histograms read memory in
+			// sequence.
 			k := max(1, int(math.Round(p.Subsample*float64(n))))
-			for i := 0; i < k; i++ {
-				j := i + rng.IntN(n-i)
-				all[i], all[j] = all[j], all[i]
+			rows = make([]int32, 0, k)
+			for i := 0; i < n && len(rows) < k; i++ {
+				if rng.IntN(n-i) < k-len(rows) {
+					rows = append(rows, int32(i))
+				}
 			}
-			rows = slices.Clone(all[:k])
 		} else {
 			rows = slices.Clone(all)
 		}
@@ -286,22 +293,36 @@ func (b *booster) hist(rows []int32) []histBin {
 	} else {
 		h = make([]histBin, b.size)
 	}
+	// Gather the leaf's gradients once: each feature's pass then reads
+	// them in sequence instead of at scattered rows.
+	if cap(b.gh) < len(rows) {
+		b.gh = make([]ghPair, len(rows))
+	}
+	gh := b.gh[:len(rows)]
+	for k, r := range rows {
+		gh[k] = ghPair{b.grad[r], b.hess[r]}
+	}
 	for _, j := range b.feats {
 		bj := b.bins[j]
 		hj := h[b.off[j] : b.off[j]+b.nb[j]]
-		for _, r := range rows {
+		for k, r := range rows {
 			e := &hj[bj[r]]
-			e.g += b.grad[r]
-			e.h += b.hess[r]
+			e.g += gh[k].g
+			e.h += gh[k].h
 			e.n++
 		}
 	}
 	return h
 }
 
+// mayGrow says whether a leaf is deep and large enough to be split.
+func (b *booster) mayGrow(l *growLeaf) bool {
+	return l.depth < b.p.MaxDepth && len(l.rows) >= 2*b.p.MinLeaf
+}
+
 func (b *booster) findSplit(l *growLeaf) {
 	l.splittable, l.gain = false, 0
-	if l.depth >= b.p.MaxDepth || len(l.rows) < 2*b.p.MinLeaf {
+	if !b.mayGrow(l) {
 		return
 	}
 	lam := b.p.L2
@@ -362,39 +383,61 @@ func (b *booster) grow(rows []int32) Tree {
 		}
 		l := leaves[best]
 		bj := b.bins[l.feat]
-		// Partition in place: left rows first.
-		lo, hi := 0, len(l.rows)-1
-		for lo <= hi {
-			if int(bj[l.rows[lo]]) <= l.bin {
+		// Partition in place, left rows first, keeping each side in order
+		// (rows stay ascending, so histograms read memory in sequence).
+		lo := 0
+		rest := b.part[:0]
+		for _, r := range l.rows {
+			if int(bj[r]) <= l.bin {
+				l.rows[lo] = r
 				lo++
 			} else {
-				l.rows[lo], l.rows[hi] = l.rows[hi], l.rows[lo]
-				hi--
+				rest = append(rest, r)
 			}
 		}
+		copy(l.rows[lo:], rest)
+		b.part = rest[:0]
 		left := &growLeaf{rows: l.rows[:lo], depth: l.depth + 1}
 		right := &growLeaf{rows: l.rows[lo:], depth: l.depth + 1}
+		// The children's sums are the parent's histogram of the split
+		// feature on either side of the split.
+		hf := l.hist[b.off[l.feat] : b.off[l.feat]+b.nb[l.feat]]
+		for k := range hf {
+			c := right
+			if k <= l.bin {
+				c = left
+			}
+			c.g += hf[k].g
+			c.h += hf[k].h
+		}
+		// Only a child that may still be split needs a histogram; the
+		// larger one is the parent's minus the smaller one's.
 		small, large := left, right
 		if len(right.rows) < len(left.rows) {
 			small, large = right, left
 		}
-		small.hist = b.hist(small.rows)
-		large.hist = l.hist // the parent's histogram minus the small child's
-		for _, j := range b.feats {
-			for k := b.off[j]; k < b.off[j]+b.nb[j]; k++ {
-				large.hist[k].g -= small.hist[k].g
-				large.hist[k].h -= small.hist[k].h
-				large.hist[k].n -= small.hist[k].n
-			}
-		}
-		for _, c := range []*growLeaf{left, right} {
-			for _, j := range b.feats[:1] {
+		switch needS, needL := b.mayGrow(small), b.mayGrow(large); {
+		case needL:
+			small.hist = b.hist(small.rows)
+			large.hist = l.hist
+			for _, j := range b.feats {
 				for k := b.off[j]; k < b.off[j]+b.nb[j]; k++ {
-					c.g += c.hist[k].g
-					c.h += c.hist[k].h
+					large.hist[k].g -= small.hist[k].g
+					large.hist[k].h -= small.hist[k].h
+					large.hist[k].n -= small.hist[k].n
 				}
 			}
+			if !needS {
+				b.pool = append(b.pool, small.hist)
+				small.hist = nil
+			}
+		case needS:
+			small.hist = b.hist(small.rows)
+			b.pool = append(b.pool, l.hist)
+		default:
+			b.pool = append(b.pool, l.hist)
 		}
+		l.hist = nil
 		n := &t.Nodes[l.node]
 		n.F, n.T = int32(l.feat), b.edges[l.feat][l.bin]
 		b.splitB[l.node] = l.bin
@@ -409,7 +452,9 @@ func (b *booster) grow(rows []int32) Tree {
 		leaves = append(leaves, right)
 	}
 	for _, l := range leaves {
-		b.pool = append(b.pool, l.hist)
+		if l.hist != nil {
+			b.pool = append(b.pool, l.hist)
+		}
 	}
 	return t
 }
