@@ -116,7 +116,7 @@ func dsn(path string, readOnly bool) string {
 		q.Set("_txlock", "immediate")
 		q.Add("_pragma", "cache_size(-131072)")
 		// The checkpointer goroutine normally checkpoints long before the
-		// WAL holds this many pages (32 MiB); should it fall behind, the
+		// WAL holds this many pages (128 MiB); should it fall behind, the
 		// writer checkpoints itself after a commit, as SQLite does by
 		// default every 1000 pages.
 		q.Add("_pragma", fmt.Sprintf("wal_autocheckpoint(%d)", walAutoCheckpointPages))
@@ -188,11 +188,11 @@ func (db *DB) open(ctx context.Context) error {
 }
 
 const (
-	walAutoCheckpointPages = 8192
-	// Guard writes in large transactions about once a second; checkpointing
+	walAutoCheckpointPages = 32768
+	// Guard writes in large transactions every few seconds; checkpointing
 	// at the same pace copies each hot index page once per round instead of
 	// once per small commit.
-	checkpointEvery = time.Second
+	checkpointEvery = 3 * time.Second
 )
 
 // checkpointer runs PASSIVE checkpoints from a read connection every
