@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -62,6 +63,8 @@ Flags:
 	fs.Var(&packs, "pack", "rule pack `FILE` of the evaluated pack set (repeatable; \"builtin\" is the built-in pack; default: the built-in pack)")
 	withBuiltin := fs.Bool("builtin", false, "add the built-in pack to the --pack set, as a server with both active")
 	fs.Var(&compare, "compare", "rule pack `FILE` of a second pack set to compare on the same history (repeatable; \"builtin\" is the built-in pack)")
+	modelFile := fs.String("model", "", "also score the --pack set with the trained model `FILE` (xiaobao train --out), as serve --model does")
+	compareModel := fs.String("compare-model", "", "score the compared set with the model `FILE`; without --compare, the --pack set again with this model")
 	delay := fs.Duration("label-delay", replay.DefaultLabelDelay, "time from a decision until its outcome (confirmed fraud, false alarm) reaches Guard; negative: never")
 	jsonOut := fs.String("json", "", "also write the result as JSON to `FILE` (- for standard output, replacing the tables)")
 	if err := fs.Parse(args); err != nil {
@@ -86,8 +89,15 @@ Flags:
 	}
 	specs := []replay.RunSpec{}
 	for i, set := range [][]string{a, compare} {
-		if i == 1 && len(set) == 0 {
-			break
+		mf := *modelFile
+		if i == 1 {
+			if len(set) == 0 && *compareModel == "" {
+				break
+			}
+			if len(set) == 0 {
+				set = a // the same packs, another model
+			}
+			mf = *compareModel
 		}
 		flagName := "--pack"
 		if i == 1 {
@@ -97,7 +107,16 @@ Flags:
 		if err != nil {
 			return err
 		}
-		specs = append(specs, replay.RunSpec{Name: name, Ruleset: rs})
+		spec := replay.RunSpec{Name: name, Ruleset: rs}
+		if mf != "" {
+			sc, err := loadScorer(mf)
+			if err != nil {
+				return err
+			}
+			spec.Scorer = sc
+			spec.Name += " + " + filepath.Base(mf)
+		}
+		specs = append(specs, spec)
 	}
 
 	cfg := replay.Config{Runs: specs, LabelDelay: *delay}

@@ -36,6 +36,21 @@ func TestTrainCommand(t *testing.T) {
 		t.Errorf("model %q calibration %v metrics %v", m.Name, m.Calibration, m.Training.Metrics)
 	}
 
+	// eval compares the rules alone with rules + model on one history.
+	stdout.Reset()
+	err = run(context.Background(), []string{"xiaobao", "eval", "--customers", "1500", "--days", "20", "--seed", "8",
+		"--scam-rate", "10", "--compare-model", out}, os.Getenv, strings.NewReader(""), &stdout, &stderr)
+	if err != nil {
+		t.Fatalf("eval --compare-model: %v\n%s", err, stderr.String())
+	}
+	if !strings.Contains(stdout.String(), "+ model.json") {
+		t.Errorf("eval output does not name the model's run:\n%s", stdout.String())
+	}
+	if err := run(context.Background(), []string{"xiaobao", "eval", "--customers", "100", "--days", "2", "--model", filepath.Join(dir, "missing.json")},
+		os.Getenv, strings.NewReader(""), &stdout, &stderr); err == nil {
+		t.Error("eval with a missing model file succeeded")
+	}
+
 	in := startServe(t, filepath.Join(dir, "data"), "--model", out)
 	var info struct {
 		Name     string
