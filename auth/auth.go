@@ -42,12 +42,16 @@ const (
 	// ScopePrivacyAdmin lets a caller handle data-subject requests and
 	// export a customer's data for a verified one.
 	ScopePrivacyAdmin = "privacy:admin"
+	// ScopeGraphRead lets a caller query the entity graph (what is linked
+	// to an account, device or customer, and how).
+	ScopeGraphRead = "graph:read"
 )
 
 // AllScopes lists every scope.
 var AllScopes = []string{ScopeAdmin, ScopeEventsWrite, ScopeDecisionsRead, ScopeOutcomesWrite,
 	ScopeRulesRead, ScopeRulesAdmin, ScopeListsRead, ScopeListsAdmin, ScopeKeysAdmin, ScopePrivacyRedact,
-	ScopePIIUnmask, ScopeAuditRead, ScopeStaffAdmin, ScopePrivacyRead, ScopeConsentsWrite, ScopePrivacyAdmin}
+	ScopePIIUnmask, ScopeAuditRead, ScopeStaffAdmin, ScopePrivacyRead, ScopeConsentsWrite, ScopePrivacyAdmin,
+	ScopeGraphRead}
 
 // Key is a stored API key.
 type Key struct {

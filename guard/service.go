@@ -84,6 +84,13 @@ type Config struct {
 	SnapshotInterval time.Duration
 	// SkipBuiltin leaves the built-in pack out of a new store.
 	SkipBuiltin bool
+	// OnIndexed, if set, is told of the records once the store holds them
+	// (from the indexer, in seq order): derived views such as the entity
+	// graph follow the store without a cost on the decision path. It must
+	// not keep the slice.
+	OnIndexed func([]*Record)
+	// OnOutcome, if set, is told of each new outcome once stored.
+	OnOutcome func(*Outcome)
 	// InlineCommit appends each request's records to the journal while the
 	// decision lock is held, instead of handing them to the group-commit
 	// goroutine. It needs a Journal whose Append is one write(2) to the
@@ -756,6 +763,9 @@ func (s *Service) indexLoop() {
 		s.idxMu.Unlock()
 		s.unindexedN.Add(-int64(len(batch)))
 		s.indexed.Store(last)
+		if s.cfg.OnIndexed != nil {
+			s.cfg.OnIndexed(batch)
+		}
 		if err := s.cfg.Journal.Release(last); err != nil {
 			s.log.Warn("journal release failed", "err", err.Error())
 		}
@@ -929,6 +939,9 @@ func (s *Service) RecordOutcome(ctx context.Context, o *Outcome) (created bool, 
 	}
 	s.engine.state.Label(sub, o.Kind, +1)
 	s.mu.Unlock()
+	if s.cfg.OnOutcome != nil {
+		s.cfg.OnOutcome(o)
+	}
 	return true, nil
 }
 

@@ -41,6 +41,7 @@ func (s *server) routes() []route {
 		{Method: "GET", Path: "/v1/decisions", Scope: auth.ScopeDecisionsRead, handle: handleFindDecisions(s)},
 		{Method: "GET", Path: "/v1/decisions/{id}", Scope: auth.ScopeDecisionsRead, handle: handleGetDecision(s)},
 		{Method: "POST", Path: "/v1/decisions/{id}/unmask", Scope: auth.ScopePIIUnmask, handle: handleUnmask(s)},
+		{Method: "GET", Path: "/v1/graph/neighbourhood", Scope: auth.ScopeGraphRead, handle: handleNeighbourhood(s)},
 		{Method: "POST", Path: "/v1/privacy/redact", Scope: auth.ScopePrivacyRedact, handle: handleRedact(s)},
 		{Method: "POST", Path: "/v1/decisions/{id}/outcome", Scope: auth.ScopeOutcomesWrite, handle: handlePostOutcome(s)},
 		{Method: "GET", Path: "/v1/decisions/{id}/outcome", Scope: auth.ScopeDecisionsRead, handle: handleGetOutcome(s)},

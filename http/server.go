@@ -71,6 +71,8 @@ type Config struct {
 	// values in the background).
 	Vault    KeyRing
 	OnRotate func()
+	// Graph, if set, answers GET /v1/graph/neighbourhood.
+	Graph EntityGraph
 	// Privacy, if set, enables consents and data-subject requests (wrap it
 	// in privacy.Configured to give the firm's calendar and retention).
 	Privacy privacy.Store

@@ -60,10 +60,10 @@ const (
 // administering the system is not a reason to read customers' files.
 var roleScopes = map[Role][]string{
 	Agent:      {auth.ScopeDecisionsRead, auth.ScopePrivacyRedact, auth.ScopePrivacyRead},
-	Caller:     {auth.ScopeDecisionsRead, auth.ScopeOutcomesWrite, ScopePIIUnmask, auth.ScopePrivacyRedact},
+	Caller:     {auth.ScopeDecisionsRead, auth.ScopeOutcomesWrite, ScopePIIUnmask, auth.ScopePrivacyRedact, auth.ScopeGraphRead},
 	Complaints: {auth.ScopeDecisionsRead, ScopePIIUnmask, auth.ScopePrivacyRedact, auth.ScopePrivacyRead, auth.ScopeConsentsWrite, auth.ScopePrivacyAdmin},
-	Compliance: {auth.ScopeDecisionsRead, auth.ScopeRulesRead, auth.ScopeListsRead, ScopeAuditRead, auth.ScopePrivacyRead, auth.ScopeConsentsWrite, auth.ScopePrivacyAdmin},
-	Analyst:    {auth.ScopeDecisionsRead, auth.ScopeRulesRead, auth.ScopeRulesAdmin, auth.ScopeListsRead, auth.ScopeListsAdmin},
+	Compliance: {auth.ScopeDecisionsRead, auth.ScopeRulesRead, auth.ScopeListsRead, ScopeAuditRead, auth.ScopePrivacyRead, auth.ScopeConsentsWrite, auth.ScopePrivacyAdmin, auth.ScopeGraphRead},
+	Analyst:    {auth.ScopeDecisionsRead, auth.ScopeRulesRead, auth.ScopeRulesAdmin, auth.ScopeListsRead, auth.ScopeListsAdmin, auth.ScopeGraphRead},
 	Auditor:    {ScopeAuditRead, auth.ScopeDecisionsRead},
 	Admin:      {ScopeStaffAdmin, auth.ScopeKeysAdmin, auth.ScopeRulesRead, auth.ScopeListsRead, ScopeAuditRead},
 }

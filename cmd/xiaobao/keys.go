@@ -8,9 +8,11 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/xiaobao-org/xiaobao"
+	"github.com/xiaobao-org/xiaobao/graph"
 	"github.com/xiaobao-org/xiaobao/guard"
 	"github.com/xiaobao-org/xiaobao/staff"
 	"github.com/xiaobao-org/xiaobao/vault"
@@ -164,3 +166,71 @@ func startResealer(ctx context.Context, st resealStore, v *vault.Vault, log *slo
 	}()
 	return kick
 }
+
+// entityGraph follows the store: rebuilt in the background from every
+// stored record and outcome at start, then fed by the indexer's and the
+// outcome hooks. Records the hooks see before the rebuild knows where the
+// store ended are left to the rebuild, and the rebuild stops where the
+// hooks take over, so no record counts twice.
+type entityGraph struct {
+	g     *graph.Graph
+	start atomic.Int64 // the store's last seq when the rebuild began; -1 until then
+	log   *slog.Logger
+}
+
+func newEntityGraph(log *slog.Logger) *entityGraph {
+	eg := &entityGraph{g: graph.New(graph.Options{}), log: log}
+	eg.start.Store(-1)
+	return eg
+}
+
+func (eg *entityGraph) onIndexed(recs []*guard.Record) {
+	start := eg.start.Load()
+	for _, r := range recs {
+		if start >= 0 && r.Seq > start {
+			if err := eg.g.AddEvent(r.Event); err != nil {
+				eg.log.Debug("graph: event not linked", "err", err.Error())
+			}
+		}
+	}
+}
+
+func (eg *entityGraph) onOutcome(o *guard.Outcome) {
+	if err := eg.g.AddOutcome(o); err != nil {
+		eg.log.Debug("graph: outcome not linked", "err", err.Error())
+	}
+}
+
+// rebuild reads the store once, in the background.
+func (eg *entityGraph) rebuild(ctx context.Context, st guard.Store) {
+	last, err := st.MaxSeq(ctx)
+	if err != nil {
+		eg.log.Warn("graph: cannot read the store; the graph follows new decisions only", "err", err.Error())
+		eg.start.Store(0)
+		return
+	}
+	eg.start.Store(last)
+	began, n := time.Now(), 0
+	err = st.Replay(ctx, 0, func(it guard.ReplayItem) error {
+		if it.Seq > last {
+			return errStopReplay
+		}
+		ev, err := guard.DecodeEvent(it.Raw)
+		if err != nil {
+			return nil // a stored event that no longer decodes links nothing
+		}
+		n++
+		return eg.g.AddEvent(ev)
+	})
+	if err != nil && !errors.Is(err, errStopReplay) {
+		eg.log.Warn("graph: rebuild stopped", "err", err.Error())
+		return
+	}
+	if err := st.Outcomes(ctx, func(o *guard.Outcome) error { eg.onOutcome(o); return nil }); err != nil {
+		eg.log.Warn("graph: outcomes not read", "err", err.Error())
+	}
+	eg.g.Compact()
+	eg.log.Info("entity graph rebuilt", "events", n, "nodes", eg.g.Nodes(), "edges", eg.g.Edges(), "took", time.Since(began).String())
+}
+
+var errStopReplay = errors.New("stop replay")

@@ -284,10 +284,13 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	// The journal appends without fsync (a write survives kill -9, as SQLite's
 	// WAL with synchronous=NORMAL does), so appending inline beats a group
 	// commit.
-	svc, err := guard.Open(ctx, guard.Config{Store: st, Journal: jnl, InlineCommit: true, Logger: logger, Observer: metrics, SnapshotInterval: f.snapshotInterval})
+	eg := newEntityGraph(logger)
+	svc, err := guard.Open(ctx, guard.Config{Store: st, Journal: jnl, InlineCommit: true, Logger: logger, Observer: metrics,
+		SnapshotInterval: f.snapshotInterval, OnIndexed: eg.onIndexed, OnOutcome: eg.onOutcome})
 	if err != nil {
 		return fmt.Errorf("start guard: %w", err)
 	}
+	go eg.rebuild(ctx, st)
 	defer func() {
 		if cerr := svc.Close(); cerr != nil && err == nil {
 			err = fmt.Errorf("stop guard: %w", cerr)
@@ -306,7 +309,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	srv := &http.Server{
 		Handler: xhttp.NewServer(xhttp.Config{
 			Guard: svc, Keys: st, Logger: logger, Registry: reg, Metrics: metrics, MaxInflight: f.maxInflight,
-			Staff: st, Audit: auditLog, Vault: vlt, OnRotate: reseal, Privacy: st,
+			Staff: st, Audit: auditLog, Vault: vlt, OnRotate: reseal, Privacy: st, Graph: eg.g,
 		}),
 		ReadHeaderTimeout: 10 * time.Second,
 		// Batches and imports of up to 32 MiB need time to arrive and to
