@@ -82,7 +82,7 @@ func demo(ctx context.Context, args []string, getenv func(string) string, stdout
 			}
 			return getenv(k)
 		}
-		served <- serve(ctx, []string{"--addr", *addr, "--data", *data}, env, pw, logFile)
+		served <- serve(ctx, []string{"--addr", *addr, "--data", *data, "--graph"}, env, pw, logFile)
 		pw.Close()
 	}()
 	base, err := waitListening(pr, served)

@@ -149,6 +149,7 @@ type serveFlags struct {
 	pprofAddr        string
 	gcPercent        int
 	model            string
+	graph            bool
 }
 
 func parseServeFlags(args []string, stderr io.Writer) (*serveFlags, error) {
@@ -164,6 +165,7 @@ func parseServeFlags(args []string, stderr io.Writer) (*serveFlags, error) {
 	fs.TextVar(&f.logLevel, "log-level", slog.LevelInfo, "log `LEVEL`: debug, info, warn or error")
 	fs.IntVar(&f.gcPercent, "gc-percent", 200, "Go GC target percentage (GOGC); feature state is long-lived, so collecting less often saves CPU; bound memory with GOMEMLIMIT")
 	fs.StringVar(&f.pprofAddr, "pprof", "", "serve Go's profiler (/debug/pprof) on this separate `HOST:PORT`; keep it private")
+	fs.BoolVar(&f.graph, "graph", false, "keep the entity graph (GET /v1/graph/neighbourhood) in step with the store; costs about 4 µs of CPU per decision, off the decision path")
 	fs.StringVar(&f.model, "model", "", "score every event with the model `FILE` (`xiaobao train --out`); PUT /v1/model swaps it until the next start")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -284,13 +286,21 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	// The journal appends without fsync (a write survives kill -9, as SQLite's
 	// WAL with synchronous=NORMAL does), so appending inline beats a group
 	// commit.
-	eg := newEntityGraph(logger)
-	svc, err := guard.Open(ctx, guard.Config{Store: st, Journal: jnl, InlineCommit: true, Logger: logger, Observer: metrics,
-		SnapshotInterval: f.snapshotInterval, OnIndexed: eg.onIndexed, OnOutcome: eg.onOutcome})
+	gcfg := guard.Config{Store: st, Journal: jnl, InlineCommit: true, Logger: logger, Observer: metrics, SnapshotInterval: f.snapshotInterval}
+	var eg *entityGraph
+	var entityGraph xhttp.EntityGraph
+	if f.graph {
+		eg = newEntityGraph(logger)
+		gcfg.OnIndexed, gcfg.OnOutcome = eg.onIndexed, eg.onOutcome
+		entityGraph = eg.g
+	}
+	svc, err := guard.Open(ctx, gcfg)
 	if err != nil {
 		return fmt.Errorf("start guard: %w", err)
 	}
-	go eg.rebuild(ctx, st)
+	if eg != nil {
+		go eg.rebuild(ctx, st)
+	}
 	defer func() {
 		if cerr := svc.Close(); cerr != nil && err == nil {
 			err = fmt.Errorf("stop guard: %w", cerr)
@@ -309,7 +319,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	srv := &http.Server{
 		Handler: xhttp.NewServer(xhttp.Config{
 			Guard: svc, Keys: st, Logger: logger, Registry: reg, Metrics: metrics, MaxInflight: f.maxInflight,
-			Staff: st, Audit: auditLog, Vault: vlt, OnRotate: reseal, Privacy: st, Graph: eg.g,
+			Staff: st, Audit: auditLog, Vault: vlt, OnRotate: reseal, Privacy: st, Graph: entityGraph,
 		}),
 		ReadHeaderTimeout: 10 * time.Second,
 		// Batches and imports of up to 32 MiB need time to arrive and to
