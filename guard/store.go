@@ -340,3 +340,74 @@ func SortListEntries(es []*ListEntry) {
 		return cmp.Or(cmp.Compare(a.List, b.List), cmp.Compare(a.Kind, b.Kind), cmp.Compare(a.Value, b.Value))
 	})
 }
+
+// SealRaw returns the stored form of a raw event and its counterparty
+// account: sealed and blind-indexed when s is set, as they came otherwise.
+func SealRaw(s Sealer, eventID string, raw []byte, account string) ([]byte, string, error) {
+	if s == nil {
+		return raw, account, nil
+	}
+	var ad [128]byte
+	sealed, err := s.AppendEncrypt(nil, raw, AppendRawAD(ad[:0], eventID))
+	if err != nil {
+		return nil, "", fmt.Errorf("seal event %s: %w", eventID, err)
+	}
+	return sealed, AccountKey(s, account), nil
+}
+
+// AccountKey is how a counterparty account is stored and looked up: its
+// blind index when s is set, else the account itself.
+func AccountKey(s Sealer, account string) string {
+	if account == "" || s == nil {
+		return account
+	}
+	return s.AccountIndex(account)
+}
+
+// OpenRaw returns the plaintext of a stored raw event. Events stored before
+// a sealer was configured are plaintext JSON, which never starts like a
+// sealed value, so both read back.
+func OpenRaw(s Sealer, eventID string, raw []byte) ([]byte, error) {
+	if raw == nil {
+		return []byte{}, nil
+	}
+	if len(raw) == 0 || raw[0] == '{' || s == nil {
+		return raw, nil
+	}
+	var ad [128]byte
+	pt, err := s.AppendDecrypt(nil, raw, AppendRawAD(ad[:0], eventID))
+	if err != nil {
+		return nil, fmt.Errorf("open sealed event %s: %w", eventID, err)
+	}
+	return pt, nil
+}
+
+// SealOutcome returns the stored forms of o's account and note, and the
+// note's fingerprint: sealed texts differ at every sealing, so stores tell
+// a retried outcome from a changed note by the fingerprint.
+func SealOutcome(s Sealer, o *Outcome) (account, note, noteFP string, err error) {
+	var ad [160]byte
+	if account, err = SealText(s, o.Account, AppendFieldAD(ad[:0], "outcomes", "account", o.DecisionID)); err != nil {
+		return "", "", "", fmt.Errorf("account: %w", err)
+	}
+	if note, err = SealText(s, o.Note, AppendFieldAD(ad[:0], "outcomes", "note", o.DecisionID)); err != nil {
+		return "", "", "", fmt.Errorf("note: %w", err)
+	}
+	if s != nil && o.Note != "" {
+		noteFP = s.TextIndex(o.Note)
+	}
+	return account, note, noteFP, nil
+}
+
+// OpenOutcome opens o's sealed account and note in place.
+func OpenOutcome(s Sealer, o *Outcome) error {
+	var ad [160]byte
+	var err error
+	if o.Account, err = OpenText(s, o.Account, AppendFieldAD(ad[:0], "outcomes", "account", o.DecisionID)); err != nil {
+		return fmt.Errorf("open outcome of %s: %w", o.DecisionID, err)
+	}
+	if o.Note, err = OpenText(s, o.Note, AppendFieldAD(ad[:0], "outcomes", "note", o.DecisionID)); err != nil {
+		return fmt.Errorf("open outcome of %s: %w", o.DecisionID, err)
+	}
+	return nil
+}

@@ -26,39 +26,10 @@ func (db *DB) scanOutcome(row pgx.Row) (*guard.Outcome, error) {
 	o.Kind = guard.OutcomeKind(kind)
 	o.AmountLost, o.AmountSaved = xiaobao.Money(lost), xiaobao.Money(saved)
 	o.RecordedAt = utc(o.RecordedAt)
-	if err := openOutcome(db.sealer, &o); err != nil {
+	if err := guard.OpenOutcome(db.sealer, &o); err != nil {
 		return nil, err
 	}
 	return &o, nil
-}
-
-// sealOutcome returns the stored forms of o's account and note, and the
-// note's fingerprint (see migration 00005).
-func sealOutcome(s guard.Sealer, o *guard.Outcome) (account, note, noteFP string, err error) {
-	var ad [160]byte
-	if account, err = guard.SealText(s, o.Account, guard.AppendFieldAD(ad[:0], "outcomes", "account", o.DecisionID)); err != nil {
-		return "", "", "", fmt.Errorf("account: %w", err)
-	}
-	if note, err = guard.SealText(s, o.Note, guard.AppendFieldAD(ad[:0], "outcomes", "note", o.DecisionID)); err != nil {
-		return "", "", "", fmt.Errorf("note: %w", err)
-	}
-	if s != nil && o.Note != "" {
-		noteFP = s.TextIndex(o.Note)
-	}
-	return account, note, noteFP, nil
-}
-
-// openOutcome opens o's sealed account and note in place.
-func openOutcome(s guard.Sealer, o *guard.Outcome) error {
-	var ad [160]byte
-	var err error
-	if o.Account, err = guard.OpenText(s, o.Account, guard.AppendFieldAD(ad[:0], "outcomes", "account", o.DecisionID)); err != nil {
-		return fmt.Errorf("open outcome of %s: %w", o.DecisionID, err)
-	}
-	if o.Note, err = guard.OpenText(s, o.Note, guard.AppendFieldAD(ad[:0], "outcomes", "note", o.DecisionID)); err != nil {
-		return fmt.Errorf("open outcome of %s: %w", o.DecisionID, err)
-	}
-	return nil
 }
 
 // sqlSaveOutcome upserts the latest outcome only when it differs, and adds
@@ -91,7 +62,7 @@ func (db *DB) SaveOutcome(ctx context.Context, o *guard.Outcome) (created bool, 
 	if err := checkText("outcome", o.DecisionID, o.ID, string(o.Kind), o.Typology, o.Note, o.Source, o.CustomerID, o.Account); err != nil {
 		return false, err
 	}
-	account, note, noteFP, err := sealOutcome(db.sealer, o)
+	account, note, noteFP, err := guard.SealOutcome(db.sealer, o)
 	if err != nil {
 		return false, xiaobao.Errorf(xiaobao.EINVALID, "outcome %s", err)
 	}

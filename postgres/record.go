@@ -65,15 +65,9 @@ func (c *recordColumns) add(rec *guard.Record, sealer guard.Sealer) error {
 	if raw == nil {
 		raw = []byte{} // NOT NULL: an empty bytea, not NULL
 	}
-	account := e.Counterparty.Account
-	if sealer != nil {
-		var ad [128]byte
-		sealed, err := sealer.AppendEncrypt(nil, raw, guard.AppendRawAD(ad[:0], e.ID))
-		if err != nil {
-			return fmt.Errorf("seal event %s: %w", e.ID, err)
-		}
-		raw = sealed
-		account = sealer.AccountIndex(account)
+	raw, account, err := guard.SealRaw(sealer, e.ID, raw, e.Counterparty.Account)
+	if err != nil {
+		return err
 	}
 	c.seq = append(c.seq, rec.Seq)
 	c.decisionID = append(c.decisionID, d.ID)
@@ -132,7 +126,7 @@ func (db *DB) scanRecord(row pgx.Row) (*guard.Record, error) {
 	if err := json.Unmarshal(dj, rec.Decision); err != nil {
 		return nil, fmt.Errorf("decode decision of seq %d: %w", rec.Seq, err)
 	}
-	raw, err := db.openRaw(eventID, raw)
+	raw, err := guard.OpenRaw(db.sealer, eventID, raw)
 	if err != nil {
 		return nil, err
 	}
@@ -187,7 +181,7 @@ func (db *DB) FindDecisions(ctx context.Context, f guard.DecisionFilter) ([]*gua
 		add(`customer_id = ?`, f.CustomerID)
 	}
 	if f.Account != "" {
-		add(`account = ?`, db.accountKey(f.Account))
+		add(`account = ?`, guard.AccountKey(db.sealer, f.Account))
 	}
 	if f.DeviceID != "" {
 		add(`device_id = ?`, f.DeviceID)
@@ -271,7 +265,7 @@ func (db *DB) Replay(ctx context.Context, afterSeq int64, fn func(guard.ReplayIt
 				rows.Close()
 				return fmt.Errorf("replay: %w", err)
 			}
-			if it.Raw, err = db.openRaw(eventID, it.Raw); err != nil {
+			if it.Raw, err = guard.OpenRaw(db.sealer, eventID, it.Raw); err != nil {
 				rows.Close()
 				return fmt.Errorf("replay: %w", err)
 			}
@@ -367,33 +361,6 @@ func (db *DB) LoadSnapshot(ctx context.Context) (int64, []byte, error) {
 		data = []byte{}
 	}
 	return seq, data, nil
-}
-
-// accountKey is how a counterparty account is stored and looked up: its
-// blind index when a sealer is set, else the account itself.
-func (db *DB) accountKey(account string) string {
-	if account == "" || db.sealer == nil {
-		return account
-	}
-	return db.sealer.AccountIndex(account)
-}
-
-// openRaw returns the plaintext of a stored raw event. Events stored before
-// a sealer was configured are plaintext JSON, which never starts like a
-// sealed value, so both read back.
-func (db *DB) openRaw(eventID string, raw []byte) ([]byte, error) {
-	if raw == nil {
-		return []byte{}, nil
-	}
-	if len(raw) == 0 || raw[0] == '{' || db.sealer == nil {
-		return raw, nil
-	}
-	var ad [128]byte
-	pt, err := db.sealer.AppendDecrypt(nil, raw, guard.AppendRawAD(ad[:0], eventID))
-	if err != nil {
-		return nil, fmt.Errorf("open sealed event %s: %w", eventID, err)
-	}
-	return pt, nil
 }
 
 // SetSealer makes the store seal raw events and keep counterparty accounts

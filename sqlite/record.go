@@ -63,7 +63,7 @@ type recordKey struct {
 func (db *DB) appendRecordKeys(keys []recordKey, rec *guard.Record) []recordKey {
 	e := rec.Event
 	keys = append(keys, recordKey{keyCustomer + e.Customer.ID, rec.Seq})
-	if a := db.accountKey(e.Counterparty.Account); a != "" {
+	if a := guard.AccountKey(db.sealer, e.Counterparty.Account); a != "" {
 		keys = append(keys, recordKey{keyAccount + a, rec.Seq})
 	}
 	if e.Device.ID != "" {
@@ -100,15 +100,9 @@ func (db *DB) appendRecordArgs(args []any, rec *guard.Record) ([]any, error) {
 	if raw == nil {
 		raw = []byte{} // NOT NULL: store an empty blob, not NULL
 	}
-	account := e.Counterparty.Account
-	if db.sealer != nil {
-		var ad [128]byte
-		sealed, err := db.sealer.AppendEncrypt(nil, raw, guard.AppendRawAD(ad[:0], e.ID))
-		if err != nil {
-			return nil, fmt.Errorf("seal event %s: %w", e.ID, err)
-		}
-		raw = sealed
-		account = db.sealer.AccountIndex(account)
+	raw, account, err := guard.SealRaw(db.sealer, e.ID, raw, e.Counterparty.Account)
+	if err != nil {
+		return nil, err
 	}
 	return append(args,
 		rec.Seq, d.ID, e.ID, e.Customer.ID,
@@ -196,7 +190,7 @@ func (db *DB) scanRecord(sc interface{ Scan(...any) error }) (*guard.Record, err
 	if err := json.Unmarshal(dj, rec.Decision); err != nil {
 		return nil, fmt.Errorf("decode decision of seq %d: %w", rec.Seq, err)
 	}
-	raw, err := db.openRaw(eventID, raw)
+	raw, err := guard.OpenRaw(db.sealer, eventID, raw)
 	if err != nil {
 		return nil, err
 	}
@@ -251,7 +245,7 @@ func ceilMilli(t time.Time) int64 {
 
 // FindDecisions returns the records matching f, newest (highest seq) first.
 func (db *DB) FindDecisions(ctx context.Context, f guard.DecisionFilter) ([]*guard.Record, error) {
-	f.Account = db.accountKey(f.Account)
+	f.Account = guard.AccountKey(db.sealer, f.Account)
 	q, args := findQuery(f)
 	rows, err := db.r.QueryContext(ctx, q, args...)
 	if err != nil {
@@ -359,7 +353,7 @@ func (db *DB) Replay(ctx context.Context, afterSeq int64, fn func(guard.ReplayIt
 				rows.Close()
 				return fmt.Errorf("replay: %w", err)
 			}
-			if it.Raw, err = db.openRaw(eventID, it.Raw); err != nil {
+			if it.Raw, err = guard.OpenRaw(db.sealer, eventID, it.Raw); err != nil {
 				rows.Close()
 				return fmt.Errorf("replay: %w", err)
 			}
@@ -458,33 +452,6 @@ func (db *DB) LoadSnapshot(ctx context.Context) (int64, []byte, error) {
 		data = []byte{}
 	}
 	return seq, data, nil
-}
-
-// accountKey is how a counterparty account is stored and looked up: its
-// blind index when a sealer is set, else the account itself.
-func (db *DB) accountKey(account string) string {
-	if account == "" || db.sealer == nil {
-		return account
-	}
-	return db.sealer.AccountIndex(account)
-}
-
-// openRaw returns the plaintext of a stored raw event. Events stored before
-// a sealer was configured are plaintext JSON, which never starts like a
-// sealed value, so both read back.
-func (db *DB) openRaw(eventID string, raw []byte) ([]byte, error) {
-	if raw == nil {
-		return []byte{}, nil
-	}
-	if len(raw) == 0 || raw[0] == '{' || db.sealer == nil {
-		return raw, nil
-	}
-	var ad [128]byte
-	pt, err := db.sealer.AppendDecrypt(nil, raw, guard.AppendRawAD(ad[:0], eventID))
-	if err != nil {
-		return nil, fmt.Errorf("open sealed event %s: %w", eventID, err)
-	}
-	return pt, nil
 }
 
 // SetSealer makes the store seal raw events and keep counterparty accounts
