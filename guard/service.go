@@ -669,8 +669,13 @@ func (s *Service) commit(batch []*pending, recs []*Record, locked bool) []*Recor
 		// decideLocked refuses events before this queue is full, so the
 		// send never blocks while an inline commit holds mu; from the
 		// group-commit loop it blocks when the indexer falls far behind,
-		// and the commit queue then fills and new events get 429.
-		s.indexQ <- slices.Clone(recs)
+		// and the commit queue then fills and new events get 429. The loop
+		// reuses its recs for the next batch; an inline commit's are its own.
+		out := recs
+		if !locked {
+			out = slices.Clone(recs)
+		}
+		s.indexQ <- out
 	}
 	return recs
 }
