@@ -117,3 +117,28 @@ func BenchmarkMiningEfficiency(b *testing.B) {
 	b.ReportMetric(float64(ef.falseLinks)/float64(max(1, ef.proposed)), "false-link-rate")
 	b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N*ef.rings), "ms/ring")
 }
+
+// BenchmarkMineAll runs batch mining (Mine: every shared device, phone, ID
+// number and IP and every fan-in account starts a search) over the graph of
+// 1M customers and 5M edges that BenchmarkNeighbourhood2Hop uses.
+func BenchmarkMineAll(b *testing.B) {
+	bigOnce.Do(func() { big, bigBuild, bigHeap = synthetic(1_000_000) })
+	g := big
+	b.ResetTimer()
+	var m *Mining
+	for range b.N {
+		var err error
+		if m, err = g.Mine(MineOptions{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	members := 0
+	for _, r := range m.Rings {
+		members += len(r.Members)
+	}
+	b.ReportMetric(float64(len(m.Candidates)), "candidates")
+	b.ReportMetric(float64(len(m.Rings)), "rings")
+	b.ReportMetric(float64(members), "members")
+	b.ReportMetric(b.Elapsed().Seconds()/float64(b.N), "s/mine")
+}

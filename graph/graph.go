@@ -13,6 +13,7 @@ package graph
 import (
 	"fmt"
 	"hash/maphash"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -110,6 +111,25 @@ func (r Role) String() string {
 		return roleNames[r]
 	}
 	return fmt.Sprintf("role(%d)", r)
+}
+
+// ParseRole reads a role's name ("" is RoleNone).
+func ParseRole(s string) (Role, bool) {
+	i := slices.Index(roleNames, s)
+	return Role(max(i, 0)), i >= 0
+}
+
+// MarshalText writes the role's name, so that JSON carries "victim", not 1.
+func (r Role) MarshalText() ([]byte, error) { return []byte(r.String()), nil }
+
+// UnmarshalText reads a role's name.
+func (r *Role) UnmarshalText(b []byte) error {
+	v, ok := ParseRole(string(b))
+	if !ok {
+		return fmt.Errorf("unknown role %q (want victim, fraud or mule)", b)
+	}
+	*r = v
+	return nil
 }
 
 // Options tune the graph. Zero values take the defaults noted.

@@ -360,3 +360,31 @@ func TestAddEventAndOutcome(t *testing.T) {
 		t.Error("labelled an unknown kind")
 	}
 }
+
+// TestMineManyCandidates checks that batch mining over a history with more
+// candidates than one search's member budget still expands every farm:
+// each candidate gets its own search (a single search over all of them
+// used to stop at its seeds).
+func TestMineManyCandidates(t *testing.T) {
+	g, _, _ := synthetic(20_000)
+	m, err := g.Mine(MineOptions{Ring: RingOptions{MaxMembers: 300}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(m.Candidates) <= 300 {
+		t.Fatalf("only %d candidates; the test needs more than the member budget", len(m.Candidates))
+	}
+	farms := 0
+	for _, r := range m.Rings {
+		if len(r.Seeds) != 1 || r.Seeds[0].Kind != guard.KindDevice || !strings.HasPrefix(r.Seeds[0].Value, "farm") {
+			continue
+		}
+		farms++
+		if r.Accomplice < 2 {
+			t.Errorf("farm ring %s has %d accomplices, want the customers sharing the device", r.Seeds[0].Value, r.Accomplice)
+		}
+	}
+	if farms < 50 {
+		t.Errorf("%d farm rings, want one per farm device (about 100)", farms)
+	}
+}

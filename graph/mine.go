@@ -1,7 +1,9 @@
 package graph
 
 import (
+	"cmp"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/xiaobao-org/xiaobao/guard"
@@ -55,6 +57,9 @@ func (g *Graph) Mine(opts MineOptions) (*Mining, error) {
 		opts.MinFanIn = 5
 	}
 	ring := opts.Ring
+	if ring.ScoreEpsilon <= 0 {
+		ring.ScoreEpsilon = 1e-3
+	}
 	ring.defaults()
 	since := unix32(opts.Since)
 	res := &Mining{}
@@ -107,14 +112,31 @@ func (g *Graph) Mine(opts MineOptions) (*Mining, error) {
 		}
 	}
 	g.mu.RUnlock()
-	if len(seeds) == 0 {
-		return res, nil
+	// One search per seed, each with its own member budget, so that a big
+	// history does not exhaust one search's budget on its seeds alone; a
+	// seed already found by an earlier search is part of that ring. The
+	// read lock is taken per search, so the graph keeps following the
+	// store while a long mining run goes on.
+	covered := map[NodeID]bool{}
+	for _, sd := range seeds {
+		g.mu.RLock()
+		u, err := g.node(sd.Entity)
+		if err != nil || covered[u] {
+			g.mu.RUnlock()
+			continue
+		}
+		x, err := g.search([]Seed{sd}, ring)
+		if err != nil {
+			g.mu.RUnlock()
+			return nil, fmt.Errorf("graph: mine: %w", err)
+		}
+		for _, v := range x.order {
+			covered[v] = true
+		}
+		res.Rings = append(res.Rings, x.rings()...)
+		g.mu.RUnlock()
 	}
-	rings, err := g.Rings(seeds, ring)
-	if err != nil {
-		return nil, fmt.Errorf("graph: mine: %w", err)
-	}
-	res.Rings = rings
+	slices.SortStableFunc(res.Rings, func(a, b Ring) int { return cmp.Compare(b.Score, a.Score) })
 	return res, nil
 }
 

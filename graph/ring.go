@@ -61,6 +61,17 @@ type RingOptions struct {
 	// IPShare is the most customers an IP may have to tie them: above it,
 	// an IP is a NAT or public network, not a farm. Default 50.
 	IPShare int
+	// MinIPShare is the fewest customers an IP reached from an accomplice
+	// must have for the search to go on to them: a home or office IP
+	// shared by a few customers ties an accomplice to their family, not to
+	// the ring, and with short chains of such IPs a search would wander
+	// across the whole population. A seed IP always expands. Default 6,
+	// Mine's MinSharedIP.
+	MinIPShare int
+	// ScoreEpsilon is the precision of the members' proximity scores (see
+	// ScoreOptions.Epsilon). Default 1e-5; Mine uses 1e-3, since it scores
+	// thousands of rings.
+	ScoreEpsilon float64
 	// Window bounds a victim seed's payees by time (see Seed.At).
 	// Default 7 days.
 	Window time.Duration
@@ -78,6 +89,12 @@ func (o *RingOptions) defaults() {
 	}
 	if o.IPShare <= 0 {
 		o.IPShare = 50
+	}
+	if o.MinIPShare <= 0 {
+		o.MinIPShare = 6
+	}
+	if o.ScoreEpsilon <= 0 {
+		o.ScoreEpsilon = 1e-5
 	}
 	if o.Window <= 0 {
 		o.Window = 7 * 24 * time.Hour
@@ -233,6 +250,9 @@ func (x *miner) expand(u NodeID) {
 	}
 	if s.role == MemberIP && int(g.deg[u]) > x.o.IPShare {
 		x.capped[u] = true
+		return
+	}
+	if s.role == MemberIP && s.pred.edge != none && int(g.deg[u]) < x.o.MinIPShare {
 		return
 	}
 	x.buf = g.edgesOf(u, x.buf)
@@ -396,6 +416,15 @@ func (g *Graph) Rings(seeds []Seed, opts RingOptions) ([]Ring, error) {
 	opts.defaults()
 	g.mu.RLock()
 	defer g.mu.RUnlock()
+	x, err := g.search(seeds, opts)
+	if err != nil {
+		return nil, err
+	}
+	return x.rings(), nil
+}
+
+// search runs one role-aware expansion from the seeds (read lock held).
+func (g *Graph) search(seeds []Seed, opts RingOptions) (*miner, error) {
 	if len(seeds) == 0 {
 		return nil, xiaobao.Errorf(xiaobao.EINVALID, "graph: rings: no seeds")
 	}
@@ -434,7 +463,7 @@ func (g *Graph) Rings(seeds []Seed, opts RingOptions) ([]Ring, error) {
 		}
 	}
 	x.run()
-	return x.rings(), nil
+	return x, nil
 }
 
 func (x *miner) rings() []Ring {
@@ -449,16 +478,18 @@ func (x *miner) rings() []Ring {
 		groups[r] = append(groups[r], u)
 	}
 	slices.Sort(roots)
+	seedsOf := map[int][]NodeID{}
+	for i, s := range x.seeds {
+		r := x.find(i)
+		if !slices.Contains(seedsOf[r], s) {
+			seedsOf[r] = append(seedsOf[r], s)
+		}
+	}
 	out := make([]Ring, 0, len(roots))
 	for _, r := range roots {
 		members := groups[r]
-		var seeds []NodeID
-		for i, s := range x.seeds {
-			if x.find(i) == r && !slices.Contains(seeds, s) {
-				seeds = append(seeds, s)
-			}
-		}
-		score := g.ppr(seeds, ScoreOptions{})
+		seeds := seedsOf[r]
+		score := g.ppr(seeds, ScoreOptions{Epsilon: x.o.ScoreEpsilon})
 		ring := Ring{Truncated: x.full}
 		h := fnv.New64a()
 		for _, s := range seeds {
