@@ -101,7 +101,12 @@ func (e *Engine) SetScorer(s Scorer) {
 
 // Apply folds an already-decided event into feature state without deciding
 // it again: restart replay and back-fill use it.
+// Events of anonymised records (IsAnonymous) are skipped: a data-subject
+// deletion took the person out of them, and no profile is rebuilt.
 func (e *Engine) Apply(ev *Event, action Action, typology string) {
+	if IsAnonymous(ev.Customer.ID) {
+		return
+	}
 	e.state.observe(ev, &e.env)
 	e.state.remember(ev, action, typology)
 }

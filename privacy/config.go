@@ -112,6 +112,11 @@ func ParsePolicy(src []byte) (*Policy, error) {
 		default:
 			bad(f+".otherwise", "must be delete or anonymise")
 		}
+		if rule.RetainYears > 0 && rule.Otherwise == Anonymise {
+			// A restricted category is moved out of the working tables
+			// whole; at the end of its retention it can only be deleted.
+			bad(f+".otherwise", "must be delete for a category kept under a retention period")
+		}
 		rules[j] = rule
 	}
 	p.Rules = rules

@@ -79,6 +79,7 @@ func TestParsePolicyErrors(t *testing.T) {
 		{"years", "retention: [{category: consents, retain_years: -1, basis: x}]", []string{"retention[0].retain_years"}},
 		{"no basis", "retention: [{category: behaviour, retain_years: 2}]", []string{"retention[0].basis"}},
 		{"disposal", "retention: [{category: contact, otherwise: shred}]", []string{"retention[0].otherwise"}},
+		{"anonymise after retention", "retention: [{category: transactions, otherwise: anonymise}]", []string{"retention[0].otherwise"}},
 		{"all at once", "response_days: 99\nretention: [{category: contact, otherwise: shred}]", []string{"response_days", "retention[0].otherwise"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
