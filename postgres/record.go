@@ -323,10 +323,12 @@ func (db *DB) EventIDs(ctx context.Context, fn func(id string) error) error {
 	}
 }
 
-// MaxSeq returns the highest stored seq, 0 if none.
+// MaxSeq returns the highest stored seq, 0 if none. Records an erasure
+// took out of records still count (seq_floor): seqs are never reused.
 func (db *DB) MaxSeq(ctx context.Context) (int64, error) {
 	var seq int64
-	if err := db.pool.QueryRow(ctx, `SELECT coalesce(max(seq), 0) FROM records`).Scan(&seq); err != nil {
+	if err := db.pool.QueryRow(ctx, `SELECT greatest(coalesce((SELECT max(seq) FROM records), 0),
+		coalesce((SELECT seq FROM seq_floor WHERE id = 1), 0))`).Scan(&seq); err != nil {
 		return 0, fmt.Errorf("max seq: %w", err)
 	}
 	return seq, nil
