@@ -45,13 +45,38 @@ const (
 	// ScopeGraphRead lets a caller query the entity graph (what is linked
 	// to an account, device or customer, and how).
 	ScopeGraphRead = "graph:read"
+	// ScopeReportRead lets a caller read the headline figures and their
+	// rollups (GET /v1/report/summary, the console's dashboard).
+	ScopeReportRead = "report:read"
+	// ScopeCasesRead lets a caller see dissuasion cases, queues and the
+	// money they saved; ScopeCasesWork lets them claim cases, add notes
+	// and record calls; ScopeCasesSupervise lets them assign cases to
+	// others, act on escalated ones and set agents' skills.
+	ScopeCasesRead      = "cases:read"
+	ScopeCasesWork      = "cases:work"
+	ScopeCasesSupervise = "cases:supervise"
+	// ScopeServiceRead lets a caller read the FAQ knowledge base (entries,
+	// history, synonyms); ScopeServiceAdmin lets them import and edit it.
+	ScopeServiceRead  = "service:read"
+	ScopeServiceAdmin = "service:admin"
+	// ScopeServiceAsk lets a channel (app chat, hotline, web, the agent
+	// desk) send utterances to ask and run sessions: open, hand off, agent
+	// turns, satisfaction, close. service:read also reads sessions, agents,
+	// queues, guides and statistics; service:admin also edits agents,
+	// queues and guides.
+	ScopeServiceAsk = "service:ask"
+	// ScopeOutboxAdmin lets a caller list outbox messages (callbacks and
+	// notifications: their delivery state, never their payload) and
+	// redrive dead ones.
+	ScopeOutboxAdmin = "outbox:admin"
 )
 
 // AllScopes lists every scope.
 var AllScopes = []string{ScopeAdmin, ScopeEventsWrite, ScopeDecisionsRead, ScopeOutcomesWrite,
 	ScopeRulesRead, ScopeRulesAdmin, ScopeListsRead, ScopeListsAdmin, ScopeKeysAdmin, ScopePrivacyRedact,
 	ScopePIIUnmask, ScopeAuditRead, ScopeStaffAdmin, ScopePrivacyRead, ScopeConsentsWrite, ScopePrivacyAdmin,
-	ScopeGraphRead}
+	ScopeGraphRead, ScopeReportRead, ScopeCasesRead, ScopeCasesWork, ScopeCasesSupervise,
+	ScopeServiceRead, ScopeServiceAdmin, ScopeServiceAsk, ScopeOutboxAdmin}
 
 // Key is a stored API key.
 type Key struct {

@@ -320,7 +320,7 @@ func handleGetSubjectRequest(s *server) handler {
 			s.error(w, r, err)
 			return
 		}
-		writeJSON(w, http.StatusOK, "application/json", s.subjectRequestJSON(req, true))
+		writeJSON(w, http.StatusOK, "application/json", deletionJSON{s.subjectRequestJSON(req, true), s.erasureOf(r.Context(), req, nil)})
 	}
 }
 
@@ -357,7 +357,7 @@ func handleTransitionSubjectRequest(s *server) handler {
 		}
 		actor := actorOf(k)
 		if n := len(req.Events); n > 0 && req.Events[n-1].Action == action && req.Events[n-1].Actor == actor {
-			writeJSON(w, http.StatusOK, "application/json", s.subjectRequestJSON(req, true))
+			writeJSON(w, http.StatusOK, "application/json", deletionJSON{s.subjectRequestJSON(req, true), s.erasureOf(r.Context(), req, nil)})
 			return
 		}
 		from := req.Status
@@ -365,6 +365,17 @@ func handleTransitionSubjectRequest(s *server) handler {
 		if err != nil {
 			s.error(w, r, err)
 			return
+		}
+		// Completing a deletion carries it out first (privacy_erase.go):
+		// if the erasure fails the request stays in progress.
+		var erased *privacy.ErasureReport
+		if action == privacy.ActionComplete && req.Kind == privacy.KindDeletion {
+			pre := *req
+			pre.Status = from
+			if erased, err = s.executeErasure(r, k, &pre, nil); err != nil {
+				s.error(w, r, err)
+				return
+			}
 		}
 		if err := s.cfg.Privacy.UpdateRequest(r.Context(), req, from, ev); err != nil {
 			s.error(w, r, err)
@@ -374,7 +385,7 @@ func handleTransitionSubjectRequest(s *server) handler {
 		if s.cfg.Audit != nil {
 			_ = s.audit(r, k, audit.Entry{Action: actionSubjectRequest, Target: "subject_request:" + req.ID, Reason: reason, Result: audit.ResultOK, Details: dj})
 		}
-		writeJSON(w, http.StatusOK, "application/json", s.subjectRequestJSON(req, true))
+		writeJSON(w, http.StatusOK, "application/json", deletionJSON{s.subjectRequestJSON(req, true), s.erasureOf(r.Context(), req, erased)})
 	}
 }
 
@@ -385,11 +396,14 @@ func handleTransitionSubjectRequest(s *server) handler {
 // cannot be written, nothing is.
 func handleExportCustomer(s *server) handler {
 	type export struct {
-		CustomerID      string                 `json:"customer_id"`
-		SubjectRequest  string                 `json:"subject_request_id"`
-		GeneratedAt     time.Time              `json:"generated_at"`
-		Decisions       []json.RawMessage      `json:"decisions"`
-		Truncated       bool                   `json:"truncated"`
+		CustomerID     string            `json:"customer_id"`
+		SubjectRequest string            `json:"subject_request_id"`
+		GeneratedAt    time.Time         `json:"generated_at"`
+		Decisions      []json.RawMessage `json:"decisions"`
+		Truncated      bool              `json:"truncated"`
+		// Restricted is the decisions a deletion restricted (kept for a
+		// legal obligation only).
+		Restricted      []json.RawMessage      `json:"restricted_decisions,omitempty"`
 		Consents        []*privacy.Consent     `json:"consents"`
 		SubjectRequests []*privacy.Request     `json:"subject_requests"`
 		Current         []privacy.PurposeState `json:"current_consents"`
@@ -447,6 +461,24 @@ func handleExportCustomer(s *server) handler {
 		}
 		if len(out.Decisions) >= maxExportDecisions {
 			out.Decisions, out.Truncated = out.Decisions[:maxExportDecisions], true
+		}
+		// Records a deletion restricted are still the customer's data.
+		if es := privacy.ErasureStoreOf(s.cfg.Privacy); es != nil {
+			rf := privacy.RestrictedFilter{CustomerID: id, Limit: 1000}
+			for {
+				recs, err := es.RestrictedRecords(ctx, rf)
+				if err != nil {
+					s.error(w, r, err)
+					return
+				}
+				for _, rec := range recs {
+					out.Restricted = append(out.Restricted, exportDecision(rec))
+					rf.BeforeSeq = rec.Seq
+				}
+				if len(recs) < rf.Limit || len(out.Restricted) >= maxExportDecisions {
+					break
+				}
+			}
 		}
 		if out.Consents, err = s.cfg.Privacy.Consents(ctx, id); err != nil {
 			s.error(w, r, err)

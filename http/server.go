@@ -19,8 +19,12 @@ import (
 
 	"github.com/xiaobao-org/xiaobao"
 	"github.com/xiaobao-org/xiaobao/auth"
+	"github.com/xiaobao-org/xiaobao/cases"
+	"github.com/xiaobao-org/xiaobao/faq"
 	"github.com/xiaobao-org/xiaobao/guard"
+	"github.com/xiaobao-org/xiaobao/outbox"
 	"github.com/xiaobao-org/xiaobao/privacy"
+	"github.com/xiaobao-org/xiaobao/service"
 	"github.com/xiaobao-org/xiaobao/staff"
 )
 
@@ -76,6 +80,23 @@ type Config struct {
 	// Privacy, if set, enables consents and data-subject requests (wrap it
 	// in privacy.Configured to give the firm's calendar and retention).
 	Privacy privacy.Store
+	// Reports, if set, answers GET /v1/report/summary from rollups
+	// (report.Rollup); the console's dashboard reads it.
+	Reports Reports
+	// FAQ, if set, is the live FAQ knowledge base (the Answer ability):
+	// the service endpoints search it and the FAQ admin endpoints edit
+	// it. FAQStore, if set, persists those edits with their history;
+	// load the base from it at start with faq.Load.
+	FAQ      *faq.Base
+	FAQStore faq.Store
+	// Cases, if set, serves the dissuasion desk (/v1/cases/...).
+	Cases *cases.Service
+	// Outbox, if set, lets operators list and redrive outbox messages
+	// (/v1/outbox).
+	Outbox outbox.Store
+	// Service, if set, serves the customer-service module: ask, sessions,
+	// agents, queues, guides and statistics (/v1/service/...).
+	Service *service.Service
 }
 
 // server is the HTTP API. Its fields are the dependencies of the handlers.
@@ -93,6 +114,8 @@ type server struct {
 	// inflight counts event requests being served, for load shedding.
 	inflight atomic.Int64
 	throttle *staff.Throttle
+	// mining is set while a batch mining run holds the graph.
+	mining atomic.Bool
 }
 
 // NewServer returns the HTTP API as an http.Handler.

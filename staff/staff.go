@@ -43,10 +43,11 @@ const (
 	Analyst    Role = "analyst"    // risk analyst: rules and lists (风险策略)
 	Auditor    Role = "auditor"    // internal audit: reads the audit log (审计)
 	Admin      Role = "admin"      // administrator: users, keys (系统管理员)
+	Supervisor Role = "supervisor" // dissuasion supervisor: escalations, assignment (劝阻主管)
 )
 
 // Roles lists every role.
-var Roles = []Role{Agent, Caller, Complaints, Compliance, Analyst, Auditor, Admin}
+var Roles = []Role{Agent, Caller, Complaints, Compliance, Analyst, Auditor, Admin, Supervisor}
 
 // Scopes named here for short.
 const (
@@ -59,13 +60,16 @@ const (
 // scope, and even Admin does not see personal data unmasked by default:
 // administering the system is not a reason to read customers' files.
 var roleScopes = map[Role][]string{
-	Agent:      {auth.ScopeDecisionsRead, auth.ScopePrivacyRedact, auth.ScopePrivacyRead},
-	Caller:     {auth.ScopeDecisionsRead, auth.ScopeOutcomesWrite, ScopePIIUnmask, auth.ScopePrivacyRedact, auth.ScopeGraphRead},
+	Agent:      {auth.ScopeDecisionsRead, auth.ScopePrivacyRedact, auth.ScopePrivacyRead, auth.ScopeCasesRead, auth.ScopeServiceRead, auth.ScopeServiceAsk},
+	Caller:     {auth.ScopeDecisionsRead, auth.ScopeOutcomesWrite, ScopePIIUnmask, auth.ScopePrivacyRedact, auth.ScopeGraphRead, auth.ScopeCasesRead, auth.ScopeCasesWork},
 	Complaints: {auth.ScopeDecisionsRead, ScopePIIUnmask, auth.ScopePrivacyRedact, auth.ScopePrivacyRead, auth.ScopeConsentsWrite, auth.ScopePrivacyAdmin},
-	Compliance: {auth.ScopeDecisionsRead, auth.ScopeRulesRead, auth.ScopeListsRead, ScopeAuditRead, auth.ScopePrivacyRead, auth.ScopeConsentsWrite, auth.ScopePrivacyAdmin, auth.ScopeGraphRead},
-	Analyst:    {auth.ScopeDecisionsRead, auth.ScopeRulesRead, auth.ScopeRulesAdmin, auth.ScopeListsRead, auth.ScopeListsAdmin, auth.ScopeGraphRead},
-	Auditor:    {ScopeAuditRead, auth.ScopeDecisionsRead},
-	Admin:      {ScopeStaffAdmin, auth.ScopeKeysAdmin, auth.ScopeRulesRead, auth.ScopeListsRead, ScopeAuditRead},
+	Compliance: {auth.ScopeDecisionsRead, auth.ScopeRulesRead, auth.ScopeListsRead, ScopeAuditRead, auth.ScopePrivacyRead, auth.ScopeConsentsWrite, auth.ScopePrivacyAdmin, auth.ScopeGraphRead, auth.ScopeReportRead, auth.ScopeCasesRead,
+		auth.ScopeServiceRead, auth.ScopeServiceAdmin},
+	Analyst: {auth.ScopeDecisionsRead, auth.ScopeRulesRead, auth.ScopeRulesAdmin, auth.ScopeListsRead, auth.ScopeListsAdmin, auth.ScopeGraphRead, auth.ScopeReportRead},
+	Auditor: {ScopeAuditRead, auth.ScopeDecisionsRead, auth.ScopeReportRead},
+	Admin:   {ScopeStaffAdmin, auth.ScopeKeysAdmin, auth.ScopeRulesRead, auth.ScopeListsRead, ScopeAuditRead, auth.ScopeReportRead, auth.ScopeServiceRead, auth.ScopeServiceAdmin},
+	Supervisor: {auth.ScopeDecisionsRead, auth.ScopeOutcomesWrite, ScopePIIUnmask, auth.ScopePrivacyRedact, auth.ScopeGraphRead, auth.ScopeReportRead,
+		auth.ScopeCasesRead, auth.ScopeCasesWork, auth.ScopeCasesSupervise},
 }
 
 // ValidRole reports whether r is a known role.
