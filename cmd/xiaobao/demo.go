@@ -82,7 +82,8 @@ func demo(ctx context.Context, args []string, getenv func(string) string, stdout
 			}
 			return getenv(k)
 		}
-		served <- serve(ctx, []string{"--addr", *addr, "--data", *data, "--graph"}, env, pw, logFile)
+		// Payment callbacks, SMS and push go to files: DATA/outbox/SINK.ndjson.
+		served <- serve(ctx, []string{"--addr", *addr, "--data", *data, "--graph", "--outbox-dir", filepath.Join(*data, "outbox")}, env, pw, logFile)
 		pw.Close()
 	}()
 	base, err := waitListening(pr, served)
@@ -103,9 +104,13 @@ func demo(ctx context.Context, args []string, getenv func(string) string, stdout
 	cfg := sim.Config{Seed: *seed, Customers: *customers, Start: day.AddDate(0, 0, -*history), Days: *history + 366, ScamRate: *scamRate}
 	s := sim.New(cfg)
 	c := &demoClient{base: base, key: key, http: &http.Client{Timeout: time.Minute}, rng: rand.New(rand.NewPCG(*seed, 7))}
+	// The dissuasion desk works the cases that held payments open.
+	c.team = newDemoTeam(ctx, base, key, staffPassword, *seed, []string{"caller", "caller2", "supervisor"})
+	c.team.run(ctx)
 
 	fmt.Fprintf(stdout, `
 xiaobao demo — 消保平台演示
+  console       %s/   (控制台: sign in as a staff user below)
   API           %s   (Authorization: Bearer %s)
   metrics       %s/metrics
   API document  %s/openapi.json
@@ -117,9 +122,10 @@ at %.0fx real time. Try:
   curl -s -H 'Authorization: Bearer %s' '%s/v1/decisions?min_action=hold&limit=5'
   curl -s %s/metrics | grep xiaobao_decisions_total
   curl -s -d '{"username":"caller","password":"%s"}' %s/v1/staff/login
+  curl -s -H 'Authorization: Bearer %s' -d '{"text":"对方让我把钱转到安全账户"}' %s/v1/service/ask
 Press Ctrl-C to stop.
 
-`, base, key, base, base, logPath, strings.Join(staffUsers, ", "), staffPassword, *history, *customers, *speed, key, base, base, staffPassword, base)
+`, base, base, key, base, base, logPath, strings.Join(staffUsers, ", "), staffPassword, *history, *customers, *speed, key, base, base, staffPassword, base, key, base)
 
 	// Back-fill: everything before now, in batches.
 	began := time.Now()
@@ -155,6 +161,9 @@ Press Ctrl-C to stop.
 		sent += len(batch)
 	}
 	fmt.Fprintf(stdout, "  back-filled %d events in %s; %s; live now.\n", sent, time.Since(began).Round(time.Second), c.summary())
+	if err := c.demoChats(ctx, stdout); err != nil {
+		fmt.Fprintf(stderr, "demo: service chats: %v\n", err)
+	}
 
 	// Live: simulated time runs at speed × wall time from now on.
 	wallStart, simStart := time.Now(), now
@@ -226,6 +235,7 @@ type demoClient struct {
 	rng       *rand.Rand
 	counts    [6]int
 	outcomes  int
+	team      *demoTeam
 }
 
 type demoDecision struct {
@@ -304,6 +314,11 @@ func (c *demoClient) staffWork(ctx context.Context, d demoDecision, l sim.Label)
 	if d.Action != "hold" && d.Action != "block" {
 		return
 	}
+	if c.team != nil {
+		// Held and blocked payments open cases: the desk calls about them.
+		c.team.expect(d.DecisionID, l)
+		return
+	}
 	o := map[string]string{"source": "demo dissuasion team"}
 	switch {
 	case l.ScamID == "":
@@ -331,6 +346,9 @@ func (c *demoClient) summary() string {
 		fmt.Fprintf(&b, "%s %d", a, c.counts[i])
 	}
 	fmt.Fprintf(&b, "; %d outcomes recorded", c.outcomes)
+	if c.team != nil {
+		b.WriteString("; " + c.team.summary())
+	}
 	return b.String()
 }
 
@@ -338,6 +356,8 @@ func (c *demoClient) summary() string {
 // admin, one per kind of daily work.
 var demoStaff = []struct{ username, name, role string }{
 	{"caller", "劝阻专员 李娜", "caller"},
+	{"caller2", "劝阻专员 刘洋", "caller"},
+	{"supervisor", "劝阻主管 赵强", "supervisor"},
 	{"analyst", "策略分析 王伟", "analyst"},
 	{"complaints", "投诉处理 张敏", "complaints"},
 	{"auditor", "内审 陈静", "auditor"},

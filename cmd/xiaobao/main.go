@@ -28,11 +28,15 @@ import (
 	"github.com/xiaobao-org/xiaobao"
 	"github.com/xiaobao-org/xiaobao/audit"
 	"github.com/xiaobao-org/xiaobao/auth"
+	"github.com/xiaobao-org/xiaobao/cases"
+	"github.com/xiaobao-org/xiaobao/faq"
 	"github.com/xiaobao-org/xiaobao/guard"
 	xhttp "github.com/xiaobao-org/xiaobao/http"
 	"github.com/xiaobao-org/xiaobao/journal"
+	"github.com/xiaobao-org/xiaobao/outbox"
 	"github.com/xiaobao-org/xiaobao/postgres"
 	"github.com/xiaobao-org/xiaobao/privacy"
+	"github.com/xiaobao-org/xiaobao/service"
 	"github.com/xiaobao-org/xiaobao/sqlite"
 	"github.com/xiaobao-org/xiaobao/staff"
 	"github.com/xiaobao-org/xiaobao/vault"
@@ -130,6 +134,10 @@ type store interface {
 	audit.Store
 	privacy.Store
 	vault.KeyStore
+	cases.Store
+	outbox.Store
+	faq.Store
+	service.Store
 	// SetSealer makes the store encrypt raw events and keep accounts as
 	// blind indexes.
 	SetSealer(guard.Sealer)
@@ -150,6 +158,9 @@ type serveFlags struct {
 	gcPercent        int
 	model            string
 	graph            bool
+	privacyConfig    string
+	webhooks         webhookFlags
+	outboxDir        string
 }
 
 func parseServeFlags(args []string, stderr io.Writer) (*serveFlags, error) {
@@ -166,7 +177,10 @@ func parseServeFlags(args []string, stderr io.Writer) (*serveFlags, error) {
 	fs.IntVar(&f.gcPercent, "gc-percent", 200, "Go GC target percentage (GOGC); feature state is long-lived, so collecting less often saves CPU; bound memory with GOMEMLIMIT")
 	fs.StringVar(&f.pprofAddr, "pprof", "", "serve Go's profiler (/debug/pprof) on this separate `HOST:PORT`; keep it private")
 	fs.BoolVar(&f.graph, "graph", false, "keep the entity graph (GET /v1/graph/neighbourhood) in step with the store; costs about 4 µs of CPU per decision, off the decision path")
+	fs.StringVar(&f.privacyConfig, "privacy-config", "", "the firm's privacy configuration `FILE` (YAML): working-day calendar with the year's holidays and 调休 days, response days, retention rules (docs/privacy.md)")
 	fs.StringVar(&f.model, "model", "", "score every event with the model `FILE` (`xiaobao train --out`); PUT /v1/model swaps it until the next start")
+	fs.Var(&f.webhooks, "webhook", "deliver the outbox `SINK=URL` (e.g. payments=https://pay.example.com/hooks/xiaobao) by signed webhook; repeat for each sink; secret from XIAOBAO_WEBHOOK_SECRET[_SINK][_FILE] (docs/outbox.md)")
+	fs.StringVar(&f.outboxDir, "outbox-dir", "", "append outbox messages of sinks without --webhook (SMS, push, …) to `DIR`/SINK.ndjson")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil, err
@@ -216,6 +230,12 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		debug.SetGCPercent(f.gcPercent)
 	}
 
+	policy := privacy.DefaultPolicy()
+	if f.privacyConfig != "" {
+		if policy, err = loadPrivacyConfig(f.privacyConfig); err != nil {
+			return err
+		}
+	}
 	st, err := openStore(ctx, f)
 	if err != nil {
 		return err
@@ -294,10 +314,49 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		gcfg.OnIndexed, gcfg.OnOutcome = eg.onIndexed, eg.onOutcome
 		entityGraph = eg.g
 	}
+	// The report's rollups (the console's dashboard) follow the store too,
+	// beside whatever else the hooks feed.
+	rf := newReportFeed(logger)
+	gcfg.OnIndexed = fanOutIndexed(gcfg.OnIndexed, rf.onIndexed)
+	gcfg.OnOutcome = fanOutOutcome(gcfg.OnOutcome, rf.onOutcome)
+	gcfg.Observer = reportObserver{Observer: gcfg.Observer, r: rf.r}
+	// Held payments open dissuasion cases.
+	desk := newCaseDesk(st, logger)
+	reg.MustRegister(newCaseCollector(desk.svc))
+	gcfg.OnIndexed = fanOutIndexed(gcfg.OnIndexed, desk.onIndexed)
 	svc, err := guard.Open(ctx, gcfg)
 	if err != nil {
 		return fmt.Errorf("start guard: %w", err)
 	}
+	rf.svc.Store(svc)
+	// Durable timers (case deadlines) and periodic sweeps run on River.
+	jobQueue, err := openJobs(ctx, st, f.data, logger)
+	if err != nil {
+		return err
+	}
+	desk.useQueue(jobQueue)
+	// Payment callbacks and customer notifications leave through the
+	// outbox, delivered by a sweep on the same queue.
+	ob, err := startOutbox(st, jobQueue, f.webhooks, f.outboxDir, getenv, xiaobao.SystemClock{}, reg, logger)
+	if err != nil {
+		return err
+	}
+	defer ob.Close()
+	if err := desk.start(ctx, svc); err != nil {
+		return fmt.Errorf("start the case desk: %w", err)
+	}
+	defer desk.close()
+	if err := jobQueue.Start(ctx); err != nil {
+		return err
+	}
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		if cerr := jobQueue.Stop(sctx); cerr != nil {
+			logger.Warn("job queue did not stop cleanly", "err", cerr.Error())
+		}
+	}()
+	go rf.rebuild(ctx, st)
 	if eg != nil {
 		go eg.rebuild(ctx, st)
 	}
@@ -316,10 +375,20 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 
 	reseal := startResealer(ctx, st, vlt, logger)
+	faqBase, err := openFAQ(ctx, st, logger)
+	if err != nil {
+		return err
+	}
+	serviceDesk, err := openService(ctx, st, svc, faqBase, logger, desk.onScamWarning)
+	if err != nil {
+		return err
+	}
+	defer serviceDesk.Close()
 	srv := &http.Server{
 		Handler: xhttp.NewServer(xhttp.Config{
 			Guard: svc, Keys: st, Logger: logger, Registry: reg, Metrics: metrics, MaxInflight: f.maxInflight,
-			Staff: st, Audit: auditLog, Vault: vlt, OnRotate: reseal, Privacy: st, Graph: entityGraph,
+			Staff: st, Audit: auditLog, Vault: vlt, OnRotate: reseal, Privacy: privacy.Configured{Store: st, Policy: policy}, Graph: entityGraph,
+			Reports: rf.r, Cases: desk.svc, Outbox: st, FAQ: faqBase, FAQStore: st, Service: serviceDesk,
 		}),
 		ReadHeaderTimeout: 10 * time.Second,
 		// Batches and imports of up to 32 MiB need time to arrive and to
@@ -362,6 +431,25 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 			case now := <-t.C:
 				if _, err := auditLog.Checkpoint(ctx, now); err != nil {
 					logger.Warn("audit checkpoint failed", "err", err.Error())
+				}
+			}
+		}
+	}()
+	go func() {
+		// Delete what data-subject deletions restricted once its retention
+		// ended (privacy.ErasureStore.SweepErasures); hourly is plenty for
+		// deadlines counted in years.
+		t := time.NewTicker(time.Hour)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case now := <-t.C:
+				if rep, err := xhttp.SweepErasures(ctx, st, auditLog, now); err != nil {
+					logger.Error("erasure sweep failed", "err", err.Error())
+				} else if !rep.Empty() {
+					logger.Info("erasure sweep deleted restricted data", "requests", len(rep.Requests), "records", rep.Records)
 				}
 			}
 		}
@@ -500,4 +588,17 @@ func printErrors(w io.Writer, where string, err error) {
 	for _, fe := range fields {
 		fmt.Fprintf(w, "%s: %s: %s\n", where, fe.Field, fe.Reason)
 	}
+}
+
+// loadPrivacyConfig reads --privacy-config.
+func loadPrivacyConfig(path string) (*privacy.Policy, error) {
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("privacy configuration: %w", err)
+	}
+	p, err := privacy.ParsePolicy(src)
+	if err != nil {
+		return nil, fmt.Errorf("privacy configuration %s: %w", path, err)
+	}
+	return p, nil
 }

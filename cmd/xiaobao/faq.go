@@ -1,0 +1,21 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+
+	"github.com/xiaobao-org/xiaobao/faq"
+)
+
+// openFAQ makes the live FAQ knowledge base from the store: the firm's
+// entries and synonyms, or the starter bank when it holds none.
+func openFAQ(ctx context.Context, st faq.Store, logger *slog.Logger) (*faq.Base, error) {
+	b := faq.NewBase(faq.Options{})
+	starter, err := faq.Load(ctx, st, b)
+	if err != nil {
+		return nil, fmt.Errorf("load the FAQ knowledge base: %w", err)
+	}
+	logger.Info("FAQ knowledge base loaded", "entries", b.Len(), "starter_bank", starter)
+	return b, nil
+}
