@@ -82,7 +82,7 @@ type Options struct {
 
 // Defaults of Options.
 const (
-	DefaultConfident = 0.7
+	DefaultConfident = 0.85
 	DefaultClarify   = 0.25
 )
 

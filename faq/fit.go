@@ -2,7 +2,6 @@ package faq
 
 import (
 	"math"
-	"slices"
 	"sync"
 
 	"github.com/xiaobao-org/xiaobao/model"
@@ -64,13 +63,6 @@ func (ix *index) fitSamples() (out []sample, positives int) {
 	// nothing in the base answers it and the "none" option should win.
 	// This is what teaches the scorer to hand over when the base lacks
 	// the answer rather than to pick the nearest entry.
-	type run struct {
-		si, absent int32
-		id         int
-		cs         []candidate
-	}
-	var rs []run
-	var tq []twQuery
 	var buf [candidates]candidate
 	for n, si := range qs {
 		s := &ix.sents[si]
@@ -83,43 +75,16 @@ func (ix *index) fitSamples() (out []sample, positives int) {
 			if absent >= 0 {
 				id++
 			}
-			cs := slices.Clone(ix.retrieve(q, candidates, si, -1, absent, buf[:0]))
-			rs = append(rs, run{si, absent, id, cs})
-			if absent < 0 {
-				t := twQuery{si: si, pos: -1, fold: int(si) % twFolds}
-				for i, c := range cs {
-					t.ents = append(t.ents, c.entry)
-					if c.entry == s.entry {
-						t.pos = i
-					}
+			cs := ix.retrieve(q, candidates, si, -1, absent, buf[:0])
+			for _, c := range cs {
+				smp := sample{q: id}
+				c.f.vec(&smp.x)
+				if c.entry == s.entry {
+					smp.y = 1
+					positives++
 				}
-				tq = append(tq, t)
+				out = append(out, smp)
 			}
-		}
-	}
-	var folds [][]float32
-	if twUse {
-		ix.tw = ix.learnWeights(tq, -1)
-		for f := range twFolds {
-			folds = append(folds, ix.learnWeights(tq, f))
-		}
-	}
-	for _, r := range rs {
-		s := &ix.sents[r.si]
-		q := query{runes: s.runes, terms: s.terms}
-		var u []float32
-		if folds != nil {
-			u = folds[int(r.si)%twFolds]
-		}
-		for _, c := range r.cs {
-			c.f.tw = ix.twFeature(q, c.entry, r.si, u)
-			smp := sample{q: r.id}
-			c.f.vec(&smp.x)
-			if c.entry == s.entry {
-				smp.y = 1
-				positives++
-			}
-			out = append(out, smp)
 		}
 	}
 	return out, positives

@@ -57,7 +57,6 @@ type index struct {
 	transFold []transTable
 	entTF     [][]termW // entry → its term counts, by term id
 	bg        []float32 // term → its share of the base's terms
-	tw        []float32 // learned term weights (termweight.go), nil: the idf
 }
 
 // termKey is a character unigram (the rune) or bigram (flagged).

@@ -26,17 +26,16 @@ type features struct {
 	top3      float64 // mean of the entry's three best question BM25s (normalised)
 	centGap   float64 // cent minus the best cent of any candidate (≤ 0)
 	trans     float64 // translation language model of the entry (translate.go)
-	tw        float64 // support of the entry under learned term weights (termweight.go)
 }
 
-const nFeatures = 17 // the fields of features and a bias
+const nFeatures = 16 // the fields of features and a bias
 
 func (f *features) vec(v *[nFeatures]float64) {
-	*v = [nFeatures]float64{f.bm25Sent, f.bm25Entry, f.gap, f.uniQ, f.biQ, f.uniS, f.biS, f.biEntry, f.lcs, f.lenRatio, f.cent, f.cosSent, f.top3, f.centGap, f.trans, f.tw, 1}
+	*v = [nFeatures]float64{f.bm25Sent, f.bm25Entry, f.gap, f.uniQ, f.biQ, f.uniS, f.biS, f.biEntry, f.lcs, f.lenRatio, f.cent, f.cosSent, f.top3, f.centGap, f.trans, 1}
 }
 
 // featureNames name the weights, for documentation and tests.
-var featureNames = [nFeatures]string{"bm25_sent", "bm25_entry", "gap", "uni_q", "bi_q", "uni_s", "bi_s", "bi_entry", "lcs", "len_ratio", "cent", "cos_sent", "top3", "cent_gap", "trans", "tw", "bias"}
+var featureNames = [nFeatures]string{"bm25_sent", "bm25_entry", "gap", "uni_q", "bi_q", "uni_s", "bi_s", "bi_entry", "lcs", "len_ratio", "cent", "cos_sent", "top3", "cent_gap", "trans", "bias"}
 
 // scorer turns features into a margin and a margin into a calibrated
 // probability.
@@ -74,7 +73,7 @@ func (s *scorer) score(cs []candidate) {
 // priorScorer is the scorer before any fitting: it trusts the overlap
 // of the text with the best question. It is only used when neither the
 // base nor the starter bank gives enough pairs to fit on.
-var priorScorer = &scorer{w: [nFeatures]float64{2, 1, 3, 2, 2, 1, 1, 1, 1, 0, 2, 1, 1, 2, 0, 0, -8}}
+var priorScorer = &scorer{w: [nFeatures]float64{2, 1, 3, 2, 2, 1, 1, 1, 1, 0, 2, 1, 1, 2, 0, -8}}
 
 // features fills in the overlap features of a candidate.
 func (ix *index) features(q query, qv []termW, sc *scratch, c *candidate, exclude int32) {
@@ -219,9 +218,6 @@ func (ix *index) search(text string, k int, opts Options) Result {
 	q := ix.parse(text)
 	var buf [candidates]candidate
 	cs := ix.retrieve(q, candidates, -1, -1, -1, buf[:0])
-	for i := range cs {
-		cs[i].f.tw = ix.twFeature(q, cs[i].entry, -1, ix.tw)
-	}
 	ix.model.score(cs)
 	slices.SortFunc(cs, func(a, b candidate) int {
 		if c := cmp.Compare(b.z, a.z); c != 0 {
@@ -274,11 +270,9 @@ func (ix *index) isBi(t int32) bool { return ix.biTerm[t] }
 // term.
 func (ix *index) pairMargin(text string, e int32) float64 {
 	var buf [1]candidate
-	q := ix.parse(text)
-	cs := ix.retrieve(q, 1, -1, e, -1, buf[:0])
+	cs := ix.retrieve(ix.parse(text), 1, -1, e, -1, buf[:0])
 	if len(cs) == 0 {
 		return math.Inf(-1)
 	}
-	cs[0].f.tw = ix.twFeature(q, e, -1, ix.tw)
 	return ix.model.margin(&cs[0].f)
 }

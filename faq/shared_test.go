@@ -352,8 +352,8 @@ func TestBQBenchmark(t *testing.T) {
 		for _, e := range bm.entries {
 			nq += len(e.Questions)
 		}
-		if raceEnabled { // a fixed subsample under -race (CI)
-			bm.queries = bm.queries[:150]
+		if raceEnabled { // a fixed subsample under -race (CI): 300 queries, as 150 drew ±0.04 on P@1
+			bm.queries = bm.queries[:300]
 		}
 		fl := newBM25Floor(bm.entries)
 		fm := evaluate(bm.queries, func(s string) []string { return fl.rank(s, 10) })

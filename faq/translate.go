@@ -19,17 +19,18 @@ import (
 // uses the table learned without its fold, a customer's text the table
 // learned from every pair.
 
-const transFolds = 4
-
-var (
+// Parameters, measured on BQ (docs/service.md): β and λ barely matter,
+// dropping fewer weak translations (0.001 rather than 0.01) helps a little,
+// Dirichlet smoothing is worse.
+const (
+	transFolds = 4
 	transIters = 5
 	// transMinP drops translations too weak to matter.
-	transMinP float32 = 0.001
+	transMinP = 0.001
 	// transSelf is the weight of the entry's own terms against their
 	// translations (β), transBG that of the whole base (λ).
-	transSelf float32 = 0.5
-	transBG   float32 = 0.2
-	transMu   float32
+	transSelf = 0.5
+	transBG   = 0.2
 )
 
 // maxTransPairs bounds the question pairs of a large base (spread evenly).
@@ -60,6 +61,7 @@ func (ix *index) buildTrans() {
 		}
 		pairs = picked
 	}
+	ix.termStats()
 	if len(pairs) == 0 {
 		return
 	}
@@ -68,7 +70,7 @@ func (ix *index) buildTrans() {
 	// terms t.
 	cell := map[uint64]int32{}
 	var cellT, cellW []int32
-	var ids []int32  // per pair, per w: the ids of its (t, w)
+	var ids []int32   // per pair, per w: the ids of its (t, w)
 	var spans []int32 // per (pair, w): end offset in ids
 	pairEnd := make([]int32, len(pairs))
 	distinct := func(ts []int32) []int32 {
@@ -163,7 +165,11 @@ func (ix *index) buildTrans() {
 			return int(p.a)%transFolds == f || int(p.b)%transFolds == f
 		})
 	}
-	// The entries' term counts and the base's term distribution.
+}
+
+// termStats fills in the entries' term counts and the base's term
+// distribution.
+func (ix *index) termStats() {
 	ix.entTF = make([][]termW, len(ix.entries))
 	for e, ss := range ix.entSent {
 		var all []int32
@@ -175,7 +181,7 @@ func (ix *index) buildTrans() {
 			ix.entTF[e] = append(ix.entTF[e], termW{t, float32(n)})
 		}
 	}
-	ix.bg = make([]float32, nt)
+	ix.bg = make([]float32, len(ix.terms))
 	var total float64
 	for t, ps := range ix.post {
 		for _, p := range ps {
@@ -193,14 +199,17 @@ func (ix *index) buildTrans() {
 // sentence exclude (leave-one-out) is taken out of the entry and its
 // fold's table is used.
 func (ix *index) transScore(q query, e, exclude int32) float64 {
-	if ix.trans == nil || len(q.terms) == 0 {
+	if ix.entTF == nil || len(q.terms) == 0 {
 		return 0
 	}
 	tab := ix.trans
 	tf := ix.entTF[e]
 	l := ix.elen[e]
 	if exclude >= 0 {
-		tab = ix.transFold[int(exclude)%transFolds]
+		tab = nil
+		if ix.transFold != nil {
+			tab = ix.transFold[int(exclude)%transFolds]
+		}
 		if ix.sents[exclude].entry == e {
 			tf = slices.Clone(tf)
 			for t, n := range runs(ix.sents[exclude].terms) {
@@ -219,7 +228,13 @@ func (ix *index) transScore(q query, e, exclude int32) float64 {
 		if i, ok := slices.BinarySearchFunc(tf, w, func(x termW, t int32) int { return int(x.t - t) }); ok {
 			direct = tf[i].w
 		}
-		tl := tab[w]
+		if tab == nil { // no pairs to learn from: each term is itself
+			through = direct
+		}
+		var tl []termW
+		if tab != nil {
+			tl = tab[w]
+		}
 		i, j := 0, 0
 		for i < len(tl) && j < len(tf) {
 			switch {
@@ -232,11 +247,6 @@ func (ix *index) transScore(q query, e, exclude int32) float64 {
 				i++
 				j++
 			}
-		}
-		if transMu > 0 {
-			p := (transSelf*direct + (1-transSelf)*through + transMu*ix.bg[w]) / (l + transMu)
-			s += float64(n) * math.Log(float64(p/ix.bg[w]))
-			continue
 		}
 		p := (transSelf*direct + (1-transSelf)*through) / l
 		s += float64(n) * math.Log(1+float64((1-transBG)*p/(transBG*ix.bg[w])))
