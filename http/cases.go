@@ -152,13 +152,7 @@ func parseCaseFilter(r *http.Request) (f cases.Filter, after string, err error) 
 		f.OpenOnly = *b
 	}
 	f.Overdue = boolean("overdue")
-	if v := q.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 1000 {
-			bad("limit", "must be an integer from 1 to 1000")
-		}
-		f.Limit = n
-	}
+	f.Limit = queryInt(q, "limit", 1, 1000, f.Limit, &fe)
 	if f.Limit == 0 {
 		f.Limit = 50
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -355,4 +356,18 @@ func (o *object) err(message string) error {
 		return nil
 	}
 	return xiaobao.Invalid(message, o.errs...)
+}
+
+// queryInt reads an optional whole-number query parameter in [lo, hi]:
+// def when absent; a bad value is added to fe, naming the parameter.
+func queryInt(q url.Values, name string, lo, hi, def int, fe *[]xiaobao.FieldError) int {
+	v := q.Get(name)
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < lo || n > hi {
+		*fe = append(*fe, xiaobao.FieldError{Field: name, Reason: "must be an integer from " + strconv.Itoa(lo) + " to " + strconv.Itoa(hi)})
+	}
+	return n
 }

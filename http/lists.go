@@ -103,13 +103,7 @@ func handleListEntries(s *server) handler {
 		} else {
 			f.Value = q.Get("value")
 		}
-		if v := q.Get("limit"); v != "" {
-			n, err := strconv.Atoi(v)
-			if err != nil || n < 1 || n > 10000 {
-				fe = append(fe, xiaobao.FieldError{Field: "limit", Reason: "must be an integer from 1 to 10000"})
-			}
-			f.Limit = n
-		}
+		f.Limit = queryInt(q, "limit", 1, 10000, f.Limit, &fe)
 		if len(fe) > 0 {
 			s.error(w, r, xiaobao.Invalid("the query is invalid", fe...))
 			return

@@ -70,13 +70,7 @@ func handleListOutbox(s *server) handler {
 			}
 			f.After = n
 		}
-		if v := q.Get("limit"); v != "" {
-			n, err := strconv.Atoi(v)
-			if err != nil || n < 1 || n > 500 {
-				fe = append(fe, xiaobao.FieldError{Field: "limit", Reason: "must be an integer from 1 to 500"})
-			}
-			f.Limit = n
-		}
+		f.Limit = queryInt(q, "limit", 1, 500, f.Limit, &fe)
 		if len(fe) > 0 {
 			s.error(w, r, xiaobao.Invalid("the query is invalid", fe...))
 			return

@@ -283,13 +283,7 @@ func handleListSubjectRequests(s *server) handler {
 				fe = append(fe, xiaobao.FieldError{Field: "customer_id", Reason: why})
 			}
 		}
-		if v := q.Get("limit"); v != "" {
-			n, err := strconv.Atoi(v)
-			if err != nil || n < 1 || n > 1000 {
-				fe = append(fe, xiaobao.FieldError{Field: "limit", Reason: "must be an integer from 1 to 1000"})
-			}
-			f.Limit = n
-		}
+		f.Limit = queryInt(q, "limit", 1, 1000, f.Limit, &fe)
 		if len(fe) > 0 {
 			s.error(w, r, xiaobao.Invalid("the query is invalid", fe...))
 			return

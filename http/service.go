@@ -176,13 +176,7 @@ func handleServiceFindSessions(s *server) handler {
 		}
 		f.From, f.To, f.Before = svcQueryTime(r, "from", &fe), svcQueryTime(r, "to", &fe), svcQueryTime(r, "before", &fe)
 		f.Limit = 50
-		if v := q.Get("limit"); v != "" {
-			n, err := strconv.Atoi(v)
-			if err != nil || n < 1 || n > 1000 {
-				fe = append(fe, xiaobao.FieldError{Field: "limit", Reason: "must be an integer from 1 to 1000"})
-			}
-			f.Limit = n
-		}
+		f.Limit = queryInt(q, "limit", 1, 1000, f.Limit, &fe)
 		if len(fe) > 0 {
 			s.error(w, r, xiaobao.Invalid("the query is invalid", fe...))
 			return
