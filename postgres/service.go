@@ -92,9 +92,18 @@ func (db *DB) SaveServiceSessions(ctx context.Context, sessions []*service.Sessi
 		if err != nil {
 			return err
 		}
-		b.Queue(`INSERT INTO service_turns (session_id, seq, at, role, text, message_id, faq_id, score, warnings, agent_id)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (session_id, seq) DO NOTHING`,
-			t.SessionID, t.Seq, t.At, t.Role, t.Text, t.MessageID, t.FAQID, t.Score, string(w), t.AgentID)
+		var reply *string
+		if t.Reply != nil {
+			r, err := json.Marshal(t.Reply)
+			if err != nil {
+				return err
+			}
+			rs := string(r)
+			reply = &rs
+		}
+		b.Queue(`INSERT INTO service_turns (session_id, seq, at, role, text, message_id, faq_id, score, warnings, agent_id, reply)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (session_id, seq) DO NOTHING`,
+			t.SessionID, t.Seq, t.At, t.Role, t.Text, t.MessageID, t.FAQID, t.Score, string(w), t.AgentID, reply)
 	}
 	err := pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error { return tx.SendBatch(ctx, b).Close() })
 	if te := textError(err); te != nil {
@@ -103,6 +112,34 @@ func (db *DB) SaveServiceSessions(ctx context.Context, sessions []*service.Sessi
 		return fmt.Errorf("save service sessions: %w", err)
 	}
 	return nil
+}
+
+// ServiceReply returns the result stored with the customer turn of a
+// message id.
+func (db *DB) ServiceReply(ctx context.Context, q service.ReplyQuery) (*service.AskResult, error) {
+	if checkText("", q.MessageID) != nil || checkText("", q.SessionID) != nil || checkText("", q.CustomerID) != nil || checkText("", q.Channel) != nil {
+		return nil, notFound("no reply to message %q", q.MessageID)
+	}
+	var row pgx.Row
+	if q.SessionID != "" {
+		row = db.pool.QueryRow(ctx, `SELECT reply::text FROM service_turns WHERE message_id = $1 AND session_id = $2 AND reply IS NOT NULL
+			ORDER BY seq DESC LIMIT 1`, q.MessageID, q.SessionID)
+	} else {
+		row = db.pool.QueryRow(ctx, `SELECT t.reply::text FROM service_turns t JOIN service_sessions s ON s.id = t.session_id
+			WHERE t.message_id = $1 AND t.message_id <> '' AND t.reply IS NOT NULL AND s.customer_id = $2 AND s.channel = $3
+			ORDER BY t.at DESC LIMIT 1`, q.MessageID, q.CustomerID, q.Channel)
+	}
+	var raw string
+	if err := row.Scan(&raw); errors.Is(err, pgx.ErrNoRows) {
+		return nil, notFound("no reply to message %q", q.MessageID)
+	} else if err != nil {
+		return nil, fmt.Errorf("service reply: %w", err)
+	}
+	var r service.AskResult
+	if err := json.Unmarshal([]byte(raw), &r); err != nil {
+		return nil, fmt.Errorf("decode reply to message %s: %w", q.MessageID, err)
+	}
+	return &r, nil
 }
 
 // ServiceSession returns one service session.

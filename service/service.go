@@ -111,6 +111,9 @@ type Config struct {
 	MaxPending int
 	// MaxLive bounds sessions held in memory (default 200,000).
 	MaxLive int
+	// Observer is told of asks, stores, hand-offs, closes and ratings,
+	// for metrics; nil observes nothing.
+	Observer Observer
 }
 
 // Service is the service module running.
@@ -124,6 +127,10 @@ type Service struct {
 	mu       sync.Mutex
 	live     map[string]*live
 	contacts map[string][]time.Time // customer → session openings in the window
+	// firstMsgs maps customer, channel and message id of an ask that
+	// opened a session to that session.
+	firstMsgs  map[string]string
+	firstOrder []string
 
 	guideMu sync.RWMutex
 	guides  *guideIndex
@@ -143,11 +150,14 @@ type live struct {
 	turns     []*Turn
 	topics    []Topic
 	suggested []Answer
-	seen      map[string]*AskResult
+	seen      map[string]seenReply
 	seenOrder []string
-	alerted   map[string]bool
-	contacts  int
-	last      time.Time
+	// older is set when replies to earlier message ids are only in the
+	// store: the session was loaded from it, or seen has dropped some.
+	older    bool
+	alerted  map[string]bool
+	contacts int
+	last     time.Time
 }
 
 // Open starts a service: it loads queues (storing the defaults in a new
@@ -174,6 +184,9 @@ func Open(ctx context.Context, cfg Config) (*Service, error) {
 	}
 	if cfg.MaxLive <= 0 {
 		cfg.MaxLive = 200_000
+	}
+	if cfg.Observer == nil {
+		cfg.Observer = noObserver{}
 	}
 	s := &Service{cfg: cfg, store: cfg.Store, clock: cfg.Clock, log: cfg.Logger,
 		live: map[string]*live{}, contacts: map[string][]time.Time{}, stop: make(chan struct{})}
@@ -356,7 +369,15 @@ func (s *Service) Ask(ctx context.Context, req AskRequest) (*AskResult, error) {
 	if err := s.w.room(s.cfg.MaxPending); err != nil {
 		return nil, err
 	}
+	start := time.Now()
 	now := s.clock.Now().UTC()
+	if req.SessionID == "" && req.MessageID != "" {
+		// A first message retried: the session it opened, or its result.
+		r, err := s.firstMessage(ctx, &req, now)
+		if r != nil || err != nil {
+			return r, err
+		}
+	}
 	l, err := s.session(ctx, req.SessionID, req.CustomerID, req.Channel, now)
 	if err != nil {
 		return nil, err
@@ -370,10 +391,8 @@ func (s *Service) Ask(ctx context.Context, req AskRequest) (*AskResult, error) {
 		return nil, xiaobao.Invalid("the session belongs to another customer", xiaobao.FieldError{Field: "customer_id", Reason: "differs from the session's customer"})
 	}
 	if req.MessageID != "" {
-		if r := l.seen[req.MessageID]; r != nil {
-			cp := *r
-			cp.Replayed = true
-			return &cp, nil
+		if r, err := s.replay(ctx, l, req.MessageID); r != nil || err != nil {
+			return r, err
 		}
 	}
 	if l.s.Turns+2 > MaxTurns {
@@ -483,12 +502,95 @@ func (s *Service) Ask(ctx context.Context, req AskRequest) (*AskResult, error) {
 	if firstTurn {
 		out.Predicted = l.topics
 	}
-	if req.MessageID != "" {
-		l.remember(req.MessageID, out)
-	}
+	ct.Reply = out
 	snap := l.s
-	s.w.add(&snap, ct, bt)
+	b := s.w.add(&snap, ct, bt)
+	if req.MessageID != "" {
+		l.remember(req.MessageID, out, b)
+	}
+	// The answer is given once the turn is stored: a retry after a crash
+	// then finds it (by message_id) instead of asking twice.
+	if err := b.wait(ctx); err != nil {
+		return nil, err
+	}
+	s.cfg.Observer.Asked(out, time.Since(start))
 	return out, nil
+}
+
+// maxFirstMessages bounds the message ids of session-opening asks kept
+// in memory; older ones are found in the store.
+const maxFirstMessages = 100_000
+
+// firstMessage handles an ask with a message id and no session: a retry
+// of it must not open a second session. It returns the stored result of
+// a message answered before the session left memory, or sets
+// req.SessionID to the session the message opened (or will open).
+func (s *Service) firstMessage(ctx context.Context, req *AskRequest, now time.Time) (*AskResult, error) {
+	key := req.CustomerID + "\x00" + req.Channel + "\x00" + req.MessageID
+	s.mu.Lock()
+	id := s.firstMsgs[key]
+	s.mu.Unlock()
+	if id != "" {
+		req.SessionID = id
+		return nil, nil
+	}
+	r, err := s.store.ServiceReply(ctx, ReplyQuery{CustomerID: req.CustomerID, Channel: req.Channel, MessageID: req.MessageID})
+	switch {
+	case err == nil:
+		cp := *r
+		cp.Replayed = true
+		return &cp, nil
+	case xiaobao.ErrorCode(err) != xiaobao.ENOTFOUND:
+		return nil, fmt.Errorf("look up message %s: %w", req.MessageID, err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if id = s.firstMsgs[key]; id == "" {
+		id = newSessionID(now)
+		if s.firstMsgs == nil {
+			s.firstMsgs = map[string]string{}
+		}
+		s.firstMsgs[key] = id
+		s.firstOrder = append(s.firstOrder, key)
+		if len(s.firstOrder) > maxFirstMessages {
+			delete(s.firstMsgs, s.firstOrder[0])
+			s.firstOrder = s.firstOrder[1:]
+		}
+	}
+	req.SessionID = id
+	return nil, nil
+}
+
+// replay returns the first result of a message already answered in the
+// session (nil if it was not), once that result is stored.
+func (s *Service) replay(ctx context.Context, l *live, messageID string) (*AskResult, error) {
+	r, ok := l.seen[messageID]
+	if !ok && l.older {
+		stored, err := s.store.ServiceReply(ctx, ReplyQuery{SessionID: l.s.ID, MessageID: messageID})
+		switch {
+		case err == nil:
+			r = seenReply{res: stored}
+		case xiaobao.ErrorCode(err) != xiaobao.ENOTFOUND:
+			return nil, fmt.Errorf("look up message %s: %w", messageID, err)
+		}
+	}
+	if r.res == nil {
+		return nil, nil
+	}
+	if r.b != nil {
+		err := r.b.wait(ctx)
+		if err != nil {
+			// The first attempt's batch failed and was put back: the
+			// result counts once it is stored.
+			err = s.Flush(ctx)
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	cp := *r.res
+	cp.Replayed = true
+	return &cp, nil
 }
 
 func botText(answers []Answer, clarify bool, rt Route) string {
@@ -564,15 +666,24 @@ func (l *live) addTurns(ts ...*Turn) {
 	}
 }
 
-func (l *live) remember(id string, r *AskResult) {
+// seenReply is the result of a message id and the batch storing it.
+type seenReply struct {
+	res *AskResult
+	b   *batch
+}
+
+// remember keeps the latest 32 results by message id in memory; older
+// ones are looked up in the store.
+func (l *live) remember(id string, r *AskResult, b *batch) {
 	if l.seen == nil {
-		l.seen = map[string]*AskResult{}
+		l.seen = map[string]seenReply{}
 	}
-	l.seen[id] = r
+	l.seen[id] = seenReply{res: r, b: b}
 	l.seenOrder = append(l.seenOrder, id)
 	if len(l.seenOrder) > 32 {
 		delete(l.seen, l.seenOrder[0])
 		l.seenOrder = l.seenOrder[1:]
+		l.older = true
 	}
 }
 
@@ -609,6 +720,7 @@ func (s *Service) session(ctx context.Context, id, customerID, channel string, n
 				return nil, err
 			}
 			l := &live{s: *stored, turns: turns, alerted: map[string]bool{}, last: now}
+			l.older = slices.ContainsFunc(turns, func(t *Turn) bool { return t.MessageID != "" })
 			return s.publish(l)
 		case xiaobao.ErrorCode(err) != xiaobao.ENOTFOUND:
 			return nil, err
@@ -807,7 +919,9 @@ func (s *Service) OpenSession(ctx context.Context, req OpenRequest) (*SessionVie
 		return nil, xiaobao.Invalid("the session belongs to another customer", xiaobao.FieldError{Field: "customer_id", Reason: "differs from the session's customer"})
 	}
 	snap := l.s
-	s.w.add(&snap)
+	if err := s.w.add(&snap).wait(ctx); err != nil {
+		return nil, err
+	}
 	return l.view(), nil
 }
 
@@ -924,7 +1038,10 @@ func (s *Service) Handoff(ctx context.Context, id string, req HandoffRequest) (*
 			Text: "转人工：" + rt.Queue + "（" + rt.Reason + "）"}
 		l.addTurns(t)
 		snap := l.s
-		s.w.add(&snap, t)
+		if err := s.w.add(&snap, t).wait(ctx); err != nil {
+			return nil, err
+		}
+		s.cfg.Observer.HandedOff(rt.Queue, rt.AgentID != "")
 	} else {
 		rt.Waiting = l.s.Status == StatusQueued
 	}
@@ -981,7 +1098,9 @@ func (s *Service) AddTurn(ctx context.Context, id, role, text, agentID string) (
 	t := &Turn{SessionID: id, Seq: l.s.Turns, At: now, Role: role, Text: red, AgentID: agentID}
 	l.addTurns(t)
 	snap := l.s
-	s.w.add(&snap, t)
+	if err := s.w.add(&snap, t).wait(ctx); err != nil {
+		return nil, err
+	}
 	return t, nil
 }
 
@@ -1003,16 +1122,19 @@ func (s *Service) CloseSession(ctx context.Context, id string, resolved *bool, b
 		l.mu.Unlock()
 		return &out, nil
 	}
-	s.closeLocked(l, resolved, by, now)
+	b := s.closeLocked(l, resolved, by, now)
 	out := l.s
 	l.mu.Unlock()
 	// The closed session stays in memory until a sweep after it is
 	// stored, so that an ask or a rating meanwhile finds it closed.
 	s.apply(s.router.Release(id), now)
+	if err := b.wait(ctx); err != nil {
+		return nil, err
+	}
 	return &out, nil
 }
 
-func (s *Service) closeLocked(l *live, resolved *bool, by string, now time.Time) {
+func (s *Service) closeLocked(l *live, resolved *bool, by string, now time.Time) *batch {
 	l.s.Status = StatusClosed
 	l.s.ClosedAt = &now
 	l.s.UpdatedAt = now
@@ -1020,7 +1142,8 @@ func (s *Service) closeLocked(l *live, resolved *bool, by string, now time.Time)
 	l.s.ClosedBy = by
 	l.s.Clarifying = false
 	snap := l.s
-	s.w.add(&snap)
+	s.cfg.Observer.Closed(resolved, by)
+	return s.w.add(&snap)
 }
 
 // apply hands waiting sessions to the agents the router gave them.
@@ -1079,14 +1202,20 @@ func (s *Service) Rate(ctx context.Context, id string, score int, comment string
 			return nil, err
 		}
 		se.CSAT, se.CSATComment, se.CSATAt, se.UpdatedAt = &score, comment, &now, now
-		s.w.add(se)
+		if err := s.w.add(se).wait(ctx); err != nil {
+			return nil, err
+		}
+		s.cfg.Observer.Rated(score)
 		return se, nil
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.s.CSAT, l.s.CSATComment, l.s.CSATAt, l.s.UpdatedAt = &score, comment, &now, now
 	snap := l.s
-	s.w.add(&snap)
+	if err := s.w.add(&snap).wait(ctx); err != nil {
+		return nil, err
+	}
+	s.cfg.Observer.Rated(score)
 	return &snap, nil
 }
 

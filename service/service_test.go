@@ -2,6 +2,7 @@ package service_test
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -450,5 +451,50 @@ func TestConcurrentAsks(t *testing.T) {
 	v, err := b.svc.GetSession(context.Background(), first.SessionID)
 	if err != nil || v.Turns != 2+8*10*2 {
 		t.Errorf("session turns = %d, %v", v.Turns, err)
+	}
+}
+
+// TestMessageIDAcrossRestart: a retried message id gets its first result
+// back, not a second turn — within a session and for a message that
+// opened one, after more than the 32 ids kept in memory, and after a
+// restart; and an answered turn is in the store before Ask returns.
+func TestMessageIDAcrossRestart(t *testing.T) {
+	b := setup(t)
+	ctx := context.Background()
+	first := service.AskRequest{Text: "提前还款怎么操作", CustomerID: "c7", Channel: "app", MessageID: "wx-1"}
+	r1 := ask(t, b.svc, first)
+	// Stored on return: read the store directly, without a flush.
+	ts, err := b.db.ServiceTurns(ctx, r1.SessionID)
+	if err != nil || len(ts) != 2 || ts[0].MessageID != "wx-1" {
+		t.Fatalf("turns in the store when Ask returned = %+v, %v", ts, err)
+	}
+	again := ask(t, b.svc, first) // no session id: the same session, not a new one
+	if !again.Replayed || again.SessionID != r1.SessionID || again.Turn != r1.Turn {
+		t.Fatalf("retry of a first message = %+v, want a replay of %+v", again, r1)
+	}
+	for i := range 40 {
+		ask(t, b.svc, service.AskRequest{Text: "额度怎么提", SessionID: r1.SessionID, MessageID: fmt.Sprintf("wx-%d", i+2)})
+	}
+	old := ask(t, b.svc, service.AskRequest{Text: "额度怎么提", SessionID: r1.SessionID, MessageID: "wx-3"})
+	if !old.Replayed || old.Turn != 5 {
+		t.Errorf("retry of an old message = %+v, want turn 5 replayed", old)
+	}
+
+	b.svc.Close()
+	b.open(t)
+	for _, req := range []service.AskRequest{first, {Text: "提前还款怎么操作", SessionID: r1.SessionID, MessageID: "wx-1"}} {
+		r := ask(t, b.svc, req)
+		if !r.Replayed || r.SessionID != r1.SessionID || r.Turn != 1 || len(r.Answers) != len(r1.Answers) {
+			t.Errorf("retry %+v after a restart = %+v, want a replay of %+v", req, r, r1)
+		}
+	}
+	ts, _ = b.db.ServiceTurns(ctx, r1.SessionID)
+	if len(ts) != 82 {
+		t.Errorf("%d turns stored, want 82 (41 asks, no repeats)", len(ts))
+	}
+	// The same message id from another customer is another message.
+	other := ask(t, b.svc, service.AskRequest{Text: "提前还款怎么操作", CustomerID: "c8", Channel: "app", MessageID: "wx-1"})
+	if other.Replayed || other.SessionID == r1.SessionID {
+		t.Errorf("another customer's message wx-1 = %+v", other)
 	}
 }

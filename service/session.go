@@ -69,6 +69,19 @@ type Turn struct {
 	Score     float64   `json:"score,omitempty"`
 	Warnings  []Warning `json:"warnings,omitempty"`
 	AgentID   string    `json:"agent_id,omitempty"`
+	// Reply is the result given to a customer turn, kept so that a retry
+	// of its message id gets the same answer; it is not shown in
+	// transcripts.
+	Reply *AskResult `json:"-"`
+}
+
+// ReplyQuery finds the result given to a message id: in a session, or
+// (SessionID empty) in any session of the customer on the channel.
+type ReplyQuery struct {
+	SessionID  string
+	CustomerID string
+	Channel    string
+	MessageID  string
 }
 
 // SessionFilter selects sessions, newest first.
@@ -94,6 +107,9 @@ type Store interface {
 	// ServiceTurns returns a session's turns in order.
 	ServiceTurns(ctx context.Context, sessionID string) ([]*Turn, error)
 	FindServiceSessions(ctx context.Context, f SessionFilter) ([]*Session, error)
+	// ServiceReply returns the result stored with a customer turn of the
+	// message id q names (the latest if several), ENOTFOUND if none.
+	ServiceReply(ctx context.Context, q ReplyQuery) (*AskResult, error)
 
 	PutServiceAgent(ctx context.Context, a *Agent) error
 	ServiceAgents(ctx context.Context) ([]*Agent, error)

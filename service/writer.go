@@ -8,23 +8,38 @@ import (
 	"github.com/xiaobao-org/xiaobao"
 )
 
-// writer batches session snapshots and turns for the store: an ask
-// answers from memory and its turn is written with the others of the
-// next FlushInterval in one transaction, so the store's per-commit cost
-// is shared and never on the ask's path. Reads that must see everything
-// (a search, statistics) call Flush first. A crash loses at most the
-// last interval's turns; the conversation is a record, not money.
+// writer stores session snapshots and turns with group commit: a change
+// joins the batch being gathered, the flush loop writes a batch as soon
+// as the previous one has committed, and the caller waits for its batch
+// before answering. An acknowledged turn is therefore in the store (a
+// crash loses nothing that was answered), while the store's per-commit
+// cost is shared by every change that arrived during the previous
+// commit, so it stays off the critical path at a thousand asks a
+// second.
 type writer struct {
 	mu       sync.Mutex
-	sessions map[string]*Session
-	order    []string
-	turns    []*Turn
+	cur      *batch
 	kick     chan struct{}
 	flushReq chan chan error
 }
 
+// batch is one transaction's worth of changes. done is closed when it
+// has been written (err nil) or given up on for now (err set: its
+// changes were put back into a later batch).
+type batch struct {
+	sessions map[string]*Session
+	order    []string
+	turns    []*Turn
+	done     chan struct{}
+	err      error
+}
+
+func newBatch() *batch {
+	return &batch{sessions: map[string]*Session{}, done: make(chan struct{})}
+}
+
 func (w *writer) init() {
-	w.sessions = map[string]*Session{}
+	w.cur = newBatch()
 	w.kick = make(chan struct{}, 1)
 	w.flushReq = make(chan chan error)
 }
@@ -32,7 +47,7 @@ func (w *writer) init() {
 // room refuses new turns while too many wait.
 func (w *writer) room(max int) error {
 	w.mu.Lock()
-	n := len(w.turns)
+	n := len(w.cur.turns)
 	w.mu.Unlock()
 	if n >= max {
 		return xiaobao.Errorf(xiaobao.EOVERLOADED, "service sessions are not being stored fast enough; retry later")
@@ -40,57 +55,68 @@ func (w *writer) room(max int) error {
 	return nil
 }
 
-// add queues a session snapshot (the latest wins) and its new turns.
-func (w *writer) add(s *Session, ts ...*Turn) {
+// add queues a session snapshot (the latest wins) and its new turns,
+// and returns the batch that will hold them.
+func (w *writer) add(s *Session, ts ...*Turn) *batch {
 	w.mu.Lock()
-	if _, ok := w.sessions[s.ID]; !ok {
-		w.order = append(w.order, s.ID)
+	b := w.cur
+	if _, ok := b.sessions[s.ID]; !ok {
+		b.order = append(b.order, s.ID)
 	}
-	w.sessions[s.ID] = s
-	w.turns = append(w.turns, ts...)
-	n := len(w.turns)
+	b.sessions[s.ID] = s
+	b.turns = append(b.turns, ts...)
 	w.mu.Unlock()
-	if n >= 1024 {
-		select {
-		case w.kick <- struct{}{}:
-		default:
-		}
+	select {
+	case w.kick <- struct{}{}:
+	default:
+	}
+	return b
+}
+
+// wait returns when b has been stored, or with the reason it was not.
+func (b *batch) wait(ctx context.Context) error {
+	select {
+	case <-b.done:
+		return b.err
+	case <-ctx.Done():
+		return xiaobao.Errorf(xiaobao.EUNAVAILABLE, "the service session was not stored in time; retry with the same message_id")
 	}
 }
 
-func (w *writer) take() ([]*Session, []*Turn) {
+// take swaps out the batch being gathered.
+func (w *writer) take() *batch {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if len(w.order) == 0 && len(w.turns) == 0 {
-		return nil, nil
+	b := w.cur
+	if len(b.order) == 0 && len(b.turns) == 0 {
+		return nil
 	}
-	ss := make([]*Session, len(w.order))
-	for i, id := range w.order {
-		ss[i] = w.sessions[id]
-	}
-	ts := w.turns
-	w.sessions, w.order, w.turns = map[string]*Session{}, nil, nil
-	return ss, ts
+	w.cur = newBatch()
+	return b
 }
 
-// putBack returns a batch that could not be stored to the front of the
-// queue, unless newer snapshots of its sessions came meanwhile.
-func (w *writer) putBack(ss []*Session, ts []*Turn) {
+// putBack moves a batch that could not be stored to the front of the
+// one being gathered, unless newer snapshots of its sessions came
+// meanwhile.
+func (w *writer) putBack(b *batch) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	c := w.cur
 	var order []string
-	for _, s := range ss {
-		if _, newer := w.sessions[s.ID]; !newer {
-			w.sessions[s.ID] = s
-			order = append(order, s.ID)
+	for _, id := range b.order {
+		if _, newer := c.sessions[id]; !newer {
+			c.sessions[id] = b.sessions[id]
+			order = append(order, id)
 		}
 	}
-	w.order = append(order, w.order...)
-	w.turns = append(ts, w.turns...)
+	c.order = append(order, c.order...)
+	c.turns = append(b.turns, c.turns...)
 }
 
 func (s *Service) flushLoop() {
 	defer s.wg.Done()
+	// The ticker only retries batches put back after a failure; new
+	// changes kick the loop at once.
 	t := time.NewTicker(s.cfg.FlushInterval)
 	defer t.Stop()
 	for {
@@ -113,23 +139,32 @@ func (s *Service) flushLoop() {
 // flushNow writes what is pending, retrying a failed transaction a few
 // times before putting the batch back for the next round.
 func (s *Service) flushNow() error {
-	ss, ts := s.w.take()
-	if len(ss) == 0 && len(ts) == 0 {
+	b := s.w.take()
+	if b == nil {
 		return nil
+	}
+	ss := make([]*Session, len(b.order))
+	for i, id := range b.order {
+		ss[i] = b.sessions[id]
 	}
 	var err error
 	for attempt := range 3 {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		err = s.store.SaveServiceSessions(ctx, ss, ts)
+		start := time.Now()
+		err = s.store.SaveServiceSessions(ctx, ss, b.turns)
 		cancel()
+		s.cfg.Observer.Stored(len(ss), len(b.turns), time.Since(start), err)
 		if err == nil {
+			close(b.done)
 			return nil
 		}
 		time.Sleep(time.Duration(attempt+1) * 20 * time.Millisecond)
 	}
-	s.log.Error("service: storing sessions failed; will retry", "sessions", len(ss), "turns", len(ts), "err", err.Error())
-	s.w.putBack(ss, ts)
-	return xiaobao.Errorf(xiaobao.EUNAVAILABLE, "service sessions could not be stored; retry")
+	s.log.Error("service: storing sessions failed; will retry", "sessions", len(ss), "turns", len(b.turns), "err", err.Error())
+	s.w.putBack(b)
+	b.err = xiaobao.Errorf(xiaobao.EUNAVAILABLE, "service sessions could not be stored; retry")
+	close(b.done)
+	return b.err
 }
 
 // Flush writes every session and turn acknowledged so far.

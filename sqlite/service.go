@@ -130,9 +130,10 @@ func (db *DB) SaveServiceSessions(ctx context.Context, sessions []*service.Sessi
 			return err
 		}
 	}
-	err := db.write(ctx, func(tx *sql.Tx) error {
-		if len(sessions) > 0 {
-			st, err := tx.PrepareContext(ctx, `INSERT INTO service_sessions (id, customer_id, channel, status, opened_at, updated_at, closed_at, turns,
+	// Prepared once on the writer connection (before the transaction
+	// holds it): a batch of a few turns commits hundreds of times a
+	// second, and parsing these statements was most of its cost.
+	upsertSession, err := db.wstmt(ctx, `INSERT INTO service_sessions (id, customer_id, channel, status, opened_at, updated_at, closed_at, turns,
 				queue, priority, route_reason, agent_id, handed_off_at, warnings, scam_type, topics, clarifying, resolved, csat, csat_comment, csat_at, closed_by)
 				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 				ON CONFLICT (id) DO UPDATE SET customer_id = excluded.customer_id, channel = excluded.channel, status = excluded.status,
@@ -141,9 +142,17 @@ func (db *DB) SaveServiceSessions(ctx context.Context, sessions []*service.Sessi
 				handed_off_at = excluded.handed_off_at, warnings = excluded.warnings, scam_type = excluded.scam_type,
 				topics = excluded.topics, clarifying = excluded.clarifying, resolved = excluded.resolved, csat = excluded.csat,
 				csat_comment = excluded.csat_comment, csat_at = excluded.csat_at, closed_by = excluded.closed_by`)
-			if err != nil {
-				return err
-			}
+	if err != nil {
+		return fmt.Errorf("save service sessions: %w", err)
+	}
+	insertTurn, err := db.wstmt(ctx, `INSERT INTO service_turns (session_id, seq, at, role, text, message_id, faq_id, score, warnings, agent_id, reply)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (session_id, seq) DO NOTHING`)
+	if err != nil {
+		return fmt.Errorf("save service sessions: %w", err)
+	}
+	err = db.write(ctx, func(tx *sql.Tx) error {
+		if len(sessions) > 0 {
+			st := tx.StmtContext(ctx, upsertSession)
 			defer st.Close()
 			for _, s := range sessions {
 				w, err := svcJSON(svcStrings(s.Warnings))
@@ -162,18 +171,20 @@ func (db *DB) SaveServiceSessions(ctx context.Context, sessions []*service.Sessi
 			}
 		}
 		if len(turns) > 0 {
-			st, err := tx.PrepareContext(ctx, `INSERT INTO service_turns (session_id, seq, at, role, text, message_id, faq_id, score, warnings, agent_id)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (session_id, seq) DO NOTHING`)
-			if err != nil {
-				return err
-			}
+			st := tx.StmtContext(ctx, insertTurn)
 			defer st.Close()
 			for _, t := range turns {
 				w, err := svcJSON(svcWarnings(t.Warnings))
 				if err != nil {
 					return err
 				}
-				if _, err := st.ExecContext(ctx, t.SessionID, t.Seq, toMicro(t.At), t.Role, t.Text, t.MessageID, t.FAQID, t.Score, w, t.AgentID); err != nil {
+				reply := ""
+				if t.Reply != nil {
+					if reply, err = svcJSON(t.Reply); err != nil {
+						return err
+					}
+				}
+				if _, err := st.ExecContext(ctx, t.SessionID, t.Seq, toMicro(t.At), t.Role, t.Text, t.MessageID, t.FAQID, t.Score, w, t.AgentID, reply); err != nil {
 					return fmt.Errorf("turn %s/%d: %w", t.SessionID, t.Seq, err)
 				}
 			}
@@ -198,6 +209,40 @@ func svcWarnings(s []service.Warning) []service.Warning {
 		return []service.Warning{}
 	}
 	return s
+}
+
+// ServiceReply returns the result stored with the customer turn of a
+// message id.
+func (db *DB) ServiceReply(ctx context.Context, q service.ReplyQuery) (*service.AskResult, error) {
+	var (
+		st   *sql.Stmt
+		err  error
+		args []any
+	)
+	if q.SessionID != "" {
+		st, err = db.svcStmt(ctx, `SELECT reply FROM service_turns WHERE message_id = ? AND session_id = ? AND reply <> ''
+			ORDER BY seq DESC LIMIT 1`)
+		args = []any{q.MessageID, q.SessionID}
+	} else {
+		st, err = db.svcStmt(ctx, `SELECT t.reply FROM service_turns t JOIN service_sessions s ON s.id = t.session_id
+			WHERE t.message_id = ? AND t.message_id <> '' AND t.reply <> '' AND s.customer_id = ? AND s.channel = ?
+			ORDER BY t.at DESC LIMIT 1`)
+		args = []any{q.MessageID, q.CustomerID, q.Channel}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("service reply: %w", err)
+	}
+	var raw string
+	if err := st.QueryRowContext(ctx, args...).Scan(&raw); errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound("no reply to message %q", q.MessageID)
+	} else if err != nil {
+		return nil, fmt.Errorf("service reply: %w", err)
+	}
+	var r service.AskResult
+	if err := json.Unmarshal([]byte(raw), &r); err != nil {
+		return nil, fmt.Errorf("decode reply to message %s: %w", q.MessageID, err)
+	}
+	return &r, nil
 }
 
 // ServiceSession returns one service session.

@@ -17,6 +17,7 @@ import (
 	"net/url"
 	"runtime"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -71,6 +72,26 @@ type DB struct {
 	replayPage     *sql.Stmt
 	eventIDsPage   *sql.Stmt
 	outcomeByDecID *sql.Stmt
+	// wstmts are other statements of w prepared on first use (query →
+	// *sql.Stmt): small transactions that commit often, such as service
+	// turns, would otherwise spend much of their time parsing SQL.
+	wstmts sync.Map
+}
+
+// wstmt returns the statement q prepared on the writer connection.
+func (db *DB) wstmt(ctx context.Context, q string) (*sql.Stmt, error) {
+	if st, ok := db.wstmts.Load(q); ok {
+		return st.(*sql.Stmt), nil
+	}
+	st, err := db.w.PrepareContext(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	if prev, loaded := db.wstmts.LoadOrStore(q, st); loaded {
+		st.Close()
+		return prev.(*sql.Stmt), nil
+	}
+	return st, nil
 }
 
 // Open opens (creating it if needed) the SQLite database file at path and
@@ -262,6 +283,10 @@ func (db *DB) Close() error {
 			errs = append(errs, s.Close())
 		}
 	}
+	db.wstmts.Range(func(_, v any) bool {
+		errs = append(errs, v.(*sql.Stmt).Close())
+		return true
+	})
 	if db.r != nil {
 		errs = append(errs, db.r.Close())
 	}

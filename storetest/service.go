@@ -48,6 +48,33 @@ func ExerciseService(t *testing.T, open func(t *testing.T) service.Store) {
 	if diff := cmp.Diff(turns, gt); diff != "" {
 		t.Errorf("turns read back (-want +got):\n%s", diff)
 	}
+	// The result of a message id, by session or by customer and channel.
+	reply := &service.AskResult{SessionID: "ses_1", Turn: 4, Answers: []service.Answer{{FAQID: "faq_9", Score: 0.75, Answer: "请不要转账"}},
+		Warnings: []service.Warning{}, Route: service.Route{Queue: "fraud", Priority: 1, Reason: "疑似正在被骗"}}
+	if err := s.SaveServiceSessions(ctx, nil, []*service.Turn{{SessionID: "ses_1", Seq: 4, At: at, Role: service.RoleCustomer, Text: "还是要转吗", MessageID: "m4", Reply: reply}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []service.ReplyQuery{{SessionID: "ses_1", MessageID: "m4"}, {CustomerID: "c1", Channel: "app", MessageID: "m4"}} {
+		r, err := s.ServiceReply(ctx, q)
+		if err != nil {
+			t.Fatalf("reply %+v: %v", q, err)
+		}
+		if diff := cmp.Diff(reply, r); diff != "" {
+			t.Errorf("reply %+v read back (-want +got):\n%s", q, diff)
+		}
+	}
+	for _, q := range []service.ReplyQuery{
+		{SessionID: "ses_1", MessageID: "m1"},               // a turn without a stored result
+		{SessionID: "ses_2", MessageID: "m4"},               // another session
+		{CustomerID: "c2", Channel: "app", MessageID: "m4"}, // another customer
+		{CustomerID: "c1", Channel: "web", MessageID: "m4"}, // another channel
+		{SessionID: "ses_1", MessageID: "bad\x00"},          // not text
+	} {
+		if _, err := s.ServiceReply(ctx, q); xiaobao.ErrorCode(err) != xiaobao.ENOTFOUND {
+			t.Errorf("reply %+v: %v, want ENOTFOUND", q, err)
+		}
+	}
+
 	if _, err := s.ServiceSession(ctx, "ses_none"); xiaobao.ErrorCode(err) != xiaobao.ENOTFOUND {
 		t.Errorf("missing session: %v", err)
 	}
@@ -69,7 +96,7 @@ func ExerciseService(t *testing.T, open func(t *testing.T) service.Store) {
 		t.Errorf("updated session (-want +got):\n%s", diff)
 	}
 	gt, _ = s.ServiceTurns(ctx, "ses_1")
-	if len(gt) != 3 || gt[1].Text != "请不要转账" || gt[2].AgentID != "agent_1" {
+	if len(gt) != 4 || gt[1].Text != "请不要转账" || gt[2].AgentID != "agent_1" {
 		t.Errorf("turns after a repeat = %+v", gt)
 	}
 	if err := s.SaveServiceSessions(ctx, []*service.Session{{ID: "bad\x00", Status: "open", OpenedAt: at, UpdatedAt: at}}, nil); xiaobao.ErrorCode(err) != xiaobao.EINVALID {
