@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/xiaobao-org/xiaobao/auth"
 	"github.com/xiaobao-org/xiaobao/faq"
 	"github.com/xiaobao-org/xiaobao/guard"
@@ -26,8 +28,12 @@ func withService(t testing.TB, alerts *[]service.Alert) func(*Config) {
 		if err := base.Upsert(faq.Starter()...); err != nil {
 			t.Fatal(err)
 		}
+		if cfg.Registry == nil {
+			cfg.Registry = prometheus.NewRegistry()
+		}
+		obs := NewServiceMetrics(cfg.Registry)
 		sv, err := service.Open(context.Background(), service.Config{
-			Store: cfg.Keys.(*sqlite.DB), Answer: service.FAQAnswers(base), Normalize: faq.Normalize,
+			Store: cfg.Keys.(*sqlite.DB), Answer: service.FAQAnswers(base), Normalize: faq.Normalize, Observer: obs,
 			History: service.GuardHistory(cfg.Guard), Flag: cfg.Guard.Flag,
 			OnScamWarning: func(a service.Alert) {
 				if alerts != nil {
@@ -39,6 +45,7 @@ func withService(t testing.TB, alerts *[]service.Alert) func(*Config) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { sv.Close() })
+		obs.Watch(sv)
 		cfg.Service, cfg.FAQ = sv, base
 	}
 }
@@ -225,6 +232,29 @@ func TestServiceSessionsOverHTTP(t *testing.T) {
 		t.Errorf("stats = %+v", st)
 	}
 	wantProblem(t, f.get("/v1/service/stats?from=2026-01-02T00:00:00Z&to=2026-01-01T00:00:00Z"), http.StatusBadRequest, "invalid", "to")
+
+	// The same work in the metrics.
+	w = f.do(request{method: "GET", path: "/metrics"})
+	wantStatus(t, w, http.StatusOK)
+	for _, line := range []string{
+		`xiaobao_service_asks_total{outcome="unanswered"} 1`,
+		`xiaobao_service_routes_total{queue="` + r.Route.Queue + `"} 1`,
+		`xiaobao_service_handoffs_total{queue="` + h.Route.Queue + `",result="assigned"} 1`,
+		`xiaobao_service_sessions_closed_total{by="person",resolved="yes"} 1`,
+		`xiaobao_service_csat_total{score="4"} 1`,
+		`xiaobao_service_csat_total{score="1"} 0`,
+		`xiaobao_service_ask_duration_seconds_count 1`,
+		`xiaobao_service_store_errors_total 0`,
+		`xiaobao_service_queue_agents_online{queue="general"} 1`,
+		`xiaobao_service_live_sessions 1`, // closed, kept until the sweep
+	} {
+		if !strings.Contains(w.Body.String(), line+"\n") {
+			t.Errorf("metrics lack %q", line)
+		}
+	}
+	if strings.Contains(w.Body.String(), "cust-7") || strings.Contains(w.Body.String(), "ag-1") {
+		t.Errorf("metrics name a customer or an agent")
+	}
 }
 
 func TestServiceGuidesOverHTTP(t *testing.T) {

@@ -379,11 +379,13 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return err
 	}
-	serviceDesk, err := openService(ctx, st, svc, faqBase, logger, desk.onScamWarning)
+	serviceMetrics := xhttp.NewServiceMetrics(reg)
+	serviceDesk, err := openService(ctx, st, svc, faqBase, logger, serviceMetrics, desk.onScamWarning)
 	if err != nil {
 		return err
 	}
 	defer serviceDesk.Close()
+	serviceMetrics.Watch(serviceDesk)
 	srv := &http.Server{
 		Handler: xhttp.NewServer(xhttp.Config{
 			Guard: svc, Keys: st, Logger: logger, Registry: reg, Metrics: metrics, MaxInflight: f.maxInflight,

@@ -12,12 +12,13 @@ import (
 
 // openService starts the customer-service module on the store: answers
 // from the FAQ base, predictions from Guard's decisions, and scam
-// warnings that raise the customer's Guard risk. onScam (may be nil) is
-// told of each scam warning, to open or join a case.
-func openService(ctx context.Context, st service.Store, g *guard.Service, b *faq.Base, logger *slog.Logger, onScam func(service.Alert)) (*service.Service, error) {
+// warnings that raise the customer's Guard risk; obs gets its metrics.
+// onScam (may be nil) is told of each scam warning, to open or join a
+// case.
+func openService(ctx context.Context, st service.Store, g *guard.Service, b *faq.Base, logger *slog.Logger, obs service.Observer, onScam func(service.Alert)) (*service.Service, error) {
 	sv, err := service.Open(ctx, service.Config{
 		Store: st, Logger: logger, Answer: service.FAQAnswers(b), Normalize: faq.Normalize,
-		History: service.GuardHistory(g), Flag: g.Flag,
+		History: service.GuardHistory(g), Flag: g.Flag, Observer: obs,
 		OnScamWarning: func(a service.Alert) {
 			logger.Info("service scam warning", "session", a.SessionID, "typology", a.Warning.Type, "score", a.Warning.Score)
 			if onScam != nil {
