@@ -273,6 +273,35 @@ func (b *Base) Learn(pairs []Pair) {
 	b.rebuild()
 }
 
+// SetLearned replaces what Learn added with pairs (the store's active
+// examples) and fits the scorer again.
+func (b *Base) SetLearned(pairs []Pair) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.learned = b.learned[:0]
+	for _, p := range pairs {
+		if strings.TrimSpace(p.Text) != "" && p.FAQID != "" {
+			b.learned = append(b.learned, p)
+		}
+	}
+	b.rebuild()
+}
+
+// Learned is the number of learned pairs.
+func (b *Base) Learned() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return len(b.learned)
+}
+
+// Has reports whether the base holds an entry.
+func (b *Base) Has(id string) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	_, ok := b.entries[id]
+	return ok
+}
+
 // Search ranks the entries for a text and decides what to do with the
 // result: show the first, ask between the first two, or hand over.
 func (b *Base) Search(text string, k int) Result {

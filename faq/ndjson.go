@@ -113,20 +113,8 @@ func parseLine(raw []byte) (*Entry, *LineError) {
 		return nil, &LineError{Reason: "not valid UTF-8"}
 	}
 	var w wireEntry
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&w); err != nil {
-		var ute *json.UnmarshalTypeError
-		if errors.As(err, &ute) {
-			return nil, &LineError{Field: ute.Field, Reason: "wrong type: want " + ute.Type.String()}
-		}
-		if f, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
-			return nil, &LineError{Field: strings.Trim(f, `"`), Reason: "unknown field"}
-		}
-		return nil, &LineError{Reason: "invalid JSON: " + strings.TrimPrefix(err.Error(), "json: ")}
-	}
-	if dec.More() {
-		return nil, &LineError{Reason: "more than one JSON value on the line"}
+	if lerr := decodeLine(raw, &w); lerr != nil {
+		return nil, lerr
 	}
 	var e Entry
 	if w.ID == nil {
@@ -152,4 +140,25 @@ func parseLine(raw []byte) (*Entry, *LineError) {
 		return nil, &LineError{Reason: err.Error()}
 	}
 	return &e, nil
+}
+
+// decodeLine decodes one JSON object of a line into v, naming the field
+// of a wrong type or an unknown field.
+func decodeLine(raw []byte, v any) *LineError {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var ute *json.UnmarshalTypeError
+		if errors.As(err, &ute) {
+			return &LineError{Field: ute.Field, Reason: "wrong type: want " + ute.Type.String()}
+		}
+		if f, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+			return &LineError{Field: strings.Trim(f, `"`), Reason: "unknown field"}
+		}
+		return &LineError{Reason: "invalid JSON: " + strings.TrimPrefix(err.Error(), "json: ")}
+	}
+	if dec.More() {
+		return &LineError{Reason: "more than one JSON value on the line"}
+	}
+	return nil
 }

@@ -46,11 +46,27 @@ type Store interface {
 	// FAQSynonymHistory returns every version of the synonyms, oldest
 	// first.
 	FAQSynonymHistory(ctx context.Context) ([]SynonymRevision, error)
+
+	// AddFAQExamples stores examples in one transaction. One already
+	// stored (same id) has its count raised by the new one's and its
+	// updated time set, and becomes active if the new one is; it keeps
+	// its first source, By and time. It returns how many were new.
+	AddFAQExamples(ctx context.Context, ex []Example) (int, error)
+	// FAQExamples returns the examples with a status ("" for all), the
+	// most recently updated first; limit 0 means all.
+	FAQExamples(ctx context.Context, status string, limit int) ([]Example, error)
+	// FAQExample returns one example, ENOTFOUND if none.
+	FAQExample(ctx context.Context, id string) (*Example, error)
+	// AcceptFAQExample makes an example active, vouched for by by
+	// (ENOTFOUND if none); it reports whether it changed.
+	AcceptFAQExample(ctx context.Context, id, by string, at time.Time) (bool, error)
+	// DeleteFAQExample removes an example; it reports whether one was.
+	DeleteFAQExample(ctx context.Context, id string) (bool, error)
 }
 
-// Load fills a base from a store: its synonyms and entries, or the
-// starter bank when the store holds no entry (the starter bank is not
-// written to the store).
+// Load fills a base from a store: its synonyms, entries (or the starter
+// bank when the store holds no entry; it is not written to the store)
+// and active examples.
 func Load(ctx context.Context, st Store, b *Base) (starter bool, err error) {
 	syn, err := st.FAQSynonyms(ctx)
 	if err != nil {
@@ -63,8 +79,13 @@ func Load(ctx context.Context, st Store, b *Base) (starter bool, err error) {
 	if len(entries) == 0 {
 		entries, starter = Starter(), true
 	}
+	ex, err := st.FAQExamples(ctx, ExampleActive, 0)
+	if err != nil {
+		return false, err
+	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	b.learned = Pairs(ex)
 	b.syn = syn
 	b.entries = make(map[string]Entry, len(entries))
 	for _, e := range entries {

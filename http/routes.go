@@ -123,6 +123,11 @@ func (s *server) routes() []route {
 		{Method: "GET", Path: "/v1/service/synonyms", Scope: auth.ScopeServiceRead, handle: handleGetSynonyms(s)},
 		{Method: "PUT", Path: "/v1/service/synonyms", Scope: auth.ScopeServiceAdmin, handle: handlePutSynonyms(s)},
 		{Method: "GET", Path: "/v1/service/synonyms/history", Scope: auth.ScopeServiceRead, handle: handleSynonymHistory(s)},
+		{Method: "POST", Path: "/v1/service/faq-examples:import", Scope: auth.ScopeServiceAdmin, handle: handleImportExamples(s)},
+		{Method: "GET", Path: "/v1/service/faq-examples", Scope: auth.ScopeServiceRead, handle: handleListExamples(s)},
+		{Method: "GET", Path: "/v1/service/faq-examples/{id}", Scope: auth.ScopeServiceRead, handle: handleGetExample(s)},
+		{Method: "POST", Path: "/v1/service/faq-examples/{id}/accept", Scope: auth.ScopeServiceAdmin, handle: handleAcceptExample(s)},
+		{Method: "DELETE", Path: "/v1/service/faq-examples/{id}", Scope: auth.ScopeServiceAdmin, handle: handleDeleteExample(s)},
 
 		// Customer service: ask, sessions, routing, guides, statistics.
 		{Method: "POST", Path: "/v1/service/ask", Scope: auth.ScopeServiceAsk, handle: handleServiceAsk(s)},
@@ -132,6 +137,7 @@ func (s *server) routes() []route {
 		{Method: "POST", Path: "/v1/service/sessions/{id}/handoff", Scope: auth.ScopeServiceAsk, handle: handleServiceHandoff(s)},
 		{Method: "POST", Path: "/v1/service/sessions/{id}/turns", Scope: auth.ScopeServiceAsk, handle: handleServiceAddTurn(s)},
 		{Method: "POST", Path: "/v1/service/sessions/{id}/csat", Scope: auth.ScopeServiceAsk, handle: handleServiceRate(s)},
+		{Method: "POST", Path: "/v1/service/sessions/{id}/feedback", Scope: auth.ScopeServiceAsk, handle: handleServiceFeedback(s)},
 		{Method: "POST", Path: "/v1/service/sessions/{id}/close", Scope: auth.ScopeServiceAsk, handle: handleServiceCloseSession(s)},
 		{Method: "GET", Path: "/v1/service/agents", Scope: auth.ScopeServiceRead, handle: handleServiceListAgents(s)},
 		{Method: "PUT", Path: "/v1/service/agents/{id}", Scope: auth.ScopeServiceAdmin, handle: handleServicePutAgent(s)},

@@ -34,7 +34,8 @@ func withService(t testing.TB, alerts *[]service.Alert) func(*Config) {
 		obs := NewServiceMetrics(cfg.Registry)
 		sv, err := service.Open(context.Background(), service.Config{
 			Store: cfg.Keys.(*sqlite.DB), Answer: service.FAQAnswers(base), Normalize: faq.Normalize, Observer: obs,
-			History: service.GuardHistory(cfg.Guard), Flag: cfg.Guard.Flag,
+			OnHelpful: service.FAQExamples(cfg.Keys.(*sqlite.DB)),
+			History:   service.GuardHistory(cfg.Guard), Flag: cfg.Guard.Flag,
 			OnScamWarning: func(a service.Alert) {
 				if alerts != nil {
 					*alerts = append(*alerts, a)
@@ -46,7 +47,7 @@ func withService(t testing.TB, alerts *[]service.Alert) func(*Config) {
 		}
 		t.Cleanup(func() { sv.Close() })
 		obs.Watch(sv)
-		cfg.Service, cfg.FAQ = sv, base
+		cfg.Service, cfg.FAQ, cfg.FAQStore = sv, base, cfg.Keys.(*sqlite.DB)
 	}
 }
 

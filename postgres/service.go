@@ -161,7 +161,7 @@ func (db *DB) ServiceTurns(ctx context.Context, sessionID string) ([]*service.Tu
 	if checkText("", sessionID) != nil {
 		return nil, nil
 	}
-	rows, err := db.pool.Query(ctx, `SELECT session_id, seq, at, role, text, message_id, faq_id, score, warnings::text, agent_id
+	rows, err := db.pool.Query(ctx, `SELECT session_id, seq, at, role, text, message_id, faq_id, score, warnings::text, agent_id, reply::text
 		FROM service_turns WHERE session_id = $1 ORDER BY seq`, sessionID)
 	if err != nil {
 		return nil, fmt.Errorf("service turns: %w", err)
@@ -170,13 +170,20 @@ func (db *DB) ServiceTurns(ctx context.Context, sessionID string) ([]*service.Tu
 	var out []*service.Turn
 	for rows.Next() {
 		var (
-			t service.Turn
-			w string
+			t     service.Turn
+			w     string
+			reply *string
 		)
-		if err := rows.Scan(&t.SessionID, &t.Seq, &t.At, &t.Role, &t.Text, &t.MessageID, &t.FAQID, &t.Score, &w, &t.AgentID); err != nil {
+		if err := rows.Scan(&t.SessionID, &t.Seq, &t.At, &t.Role, &t.Text, &t.MessageID, &t.FAQID, &t.Score, &w, &t.AgentID, &reply); err != nil {
 			return nil, fmt.Errorf("service turns: %w", err)
 		}
 		t.At = utc(t.At)
+		if reply != nil {
+			t.Reply = new(service.AskResult)
+			if err := json.Unmarshal([]byte(*reply), t.Reply); err != nil {
+				return nil, fmt.Errorf("decode reply of turn %s/%d: %w", t.SessionID, t.Seq, err)
+			}
+		}
 		if err := json.Unmarshal([]byte(w), &t.Warnings); err != nil {
 			return nil, fmt.Errorf("decode warnings of turn %s/%d: %w", t.SessionID, t.Seq, err)
 		}
@@ -424,4 +431,54 @@ func (db *DB) ServiceGuideVersions(ctx context.Context, id string) ([]*service.G
 func (db *DB) ServiceGuides(ctx context.Context) ([]*service.Guide, error) {
 	return db.serviceGuides(ctx, `SELECT DISTINCT ON (id) id, version, title, category, faq_ids, steps::text, deleted, created_at, created_by, comment
 		FROM service_guides ORDER BY id, version DESC`)
+}
+
+// PutServiceFeedback stores the verdict on a turn's answer.
+func (db *DB) PutServiceFeedback(ctx context.Context, f *service.Feedback) error {
+	if err := checkText("service feedback", f.SessionID, f.FAQID); err != nil {
+		return err
+	}
+	if _, err := db.pool.Exec(ctx, `INSERT INTO service_feedback (session_id, turn, faq_id, helpful, at) VALUES ($1, $2, $3, $4, $5)
+		ON CONFLICT (session_id, turn) DO UPDATE SET faq_id = excluded.faq_id, helpful = excluded.helpful, at = excluded.at`,
+		f.SessionID, f.Turn, f.FAQID, f.Helpful, f.At); err != nil {
+		return fmt.Errorf("store service feedback: %w", err)
+	}
+	return nil
+}
+
+// ServiceFeedback returns the verdict on a turn.
+func (db *DB) ServiceFeedback(ctx context.Context, sessionID string, turn int) (*service.Feedback, error) {
+	if checkText("", sessionID) != nil {
+		return nil, notFound("no feedback on turn %d", turn)
+	}
+	f := service.Feedback{SessionID: sessionID, Turn: turn}
+	err := db.pool.QueryRow(ctx, `SELECT faq_id, helpful, at FROM service_feedback WHERE session_id = $1 AND turn = $2`, sessionID, turn).
+		Scan(&f.FAQID, &f.Helpful, &f.At)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, notFound("no feedback on turn %d of session %q", turn, sessionID)
+	} else if err != nil {
+		return nil, fmt.Errorf("service feedback: %w", err)
+	}
+	f.At = utc(f.At)
+	return &f, nil
+}
+
+// ServiceFeedbackBetween returns the verdicts given in [from, to).
+func (db *DB) ServiceFeedbackBetween(ctx context.Context, from, to time.Time) ([]*service.Feedback, error) {
+	rows, err := db.pool.Query(ctx, `SELECT session_id, turn, faq_id, helpful, at FROM service_feedback WHERE at >= $1 AND at < $2
+		ORDER BY at, session_id COLLATE "C", turn`, from, to)
+	if err != nil {
+		return nil, fmt.Errorf("service feedback: %w", err)
+	}
+	defer rows.Close()
+	var out []*service.Feedback
+	for rows.Next() {
+		var f service.Feedback
+		if err := rows.Scan(&f.SessionID, &f.Turn, &f.FAQID, &f.Helpful, &f.At); err != nil {
+			return nil, fmt.Errorf("service feedback: %w", err)
+		}
+		f.At = utc(f.At)
+		out = append(out, &f)
+	}
+	return out, rows.Err()
 }

@@ -114,6 +114,10 @@ type Config struct {
 	// Observer is told of asks, stores, hand-offs, closes and ratings,
 	// for metrics; nil observes nothing.
 	Observer Observer
+	// OnHelpful is given the text of a customer turn whose answer the
+	// customer said helped (GiveFeedback), for the FAQ to learn from; an
+	// error fails the feedback, which the client retries.
+	OnHelpful func(ctx context.Context, h Helpful) error
 }
 
 // Service is the service module running.
@@ -861,7 +865,9 @@ func (s *Service) lookup(ctx context.Context, id string) (*live, *Session, error
 	if err != nil {
 		return nil, nil, err
 	}
-	l, err = s.publish(&live{s: *se, turns: turns, alerted: map[string]bool{}, last: s.clock.Now().UTC()})
+	nl := &live{s: *se, turns: turns, alerted: map[string]bool{}, last: s.clock.Now().UTC()}
+	nl.older = slices.ContainsFunc(turns, func(t *Turn) bool { return t.MessageID != "" })
+	l, err = s.publish(nl)
 	return l, nil, err
 }
 
@@ -1355,7 +1361,13 @@ func (s *Service) Stats(ctx context.Context, from, to time.Time) (*Stats, error)
 	if err != nil {
 		return nil, err
 	}
-	return ComputeStats(ss, from, to), nil
+	fb, err := s.store.ServiceFeedbackBetween(ctx, from, to)
+	if err != nil {
+		return nil, err
+	}
+	st := ComputeStats(ss, from, to)
+	st.Answers = ComputeAnswerStats(fb)
+	return st, nil
 }
 
 // sweepLoop closes idle self-service sessions and forgets old contacts.

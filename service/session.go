@@ -110,6 +110,13 @@ type Store interface {
 	// ServiceReply returns the result stored with a customer turn of the
 	// message id q names (the latest if several), ENOTFOUND if none.
 	ServiceReply(ctx context.Context, q ReplyQuery) (*AskResult, error)
+	// PutServiceFeedback stores the verdict on a turn's answer, replacing
+	// an earlier one on the same turn.
+	PutServiceFeedback(ctx context.Context, f *Feedback) error
+	// ServiceFeedback returns the verdict on a turn, ENOTFOUND if none.
+	ServiceFeedback(ctx context.Context, sessionID string, turn int) (*Feedback, error)
+	// ServiceFeedbackBetween returns the verdicts given in [from, to).
+	ServiceFeedbackBetween(ctx context.Context, from, to time.Time) ([]*Feedback, error)
 
 	PutServiceAgent(ctx context.Context, a *Agent) error
 	ServiceAgents(ctx context.Context) ([]*Agent, error)

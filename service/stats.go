@@ -26,6 +26,9 @@ type Stats struct {
 	CSATCount int            `json:"csat_count"`
 	Warnings  map[string]int `json:"warnings"`
 	Agents    []AgentStats   `json:"agents"`
+	// Answers are the customers' verdicts on answers given in the period
+	// (by the time of the verdict).
+	Answers AnswerStats `json:"answers"`
 }
 
 // AgentStats are one agent's figures.

@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"time"
 	"weak"
 
 	"github.com/xiaobao-org/xiaobao"
@@ -262,7 +263,7 @@ func (db *DB) ServiceSession(ctx context.Context, id string) (*service.Session, 
 
 // ServiceTurns returns a session's turns in order.
 func (db *DB) ServiceTurns(ctx context.Context, sessionID string) ([]*service.Turn, error) {
-	st, err := db.svcStmt(ctx, `SELECT session_id, seq, at, role, text, message_id, faq_id, score, warnings, agent_id
+	st, err := db.svcStmt(ctx, `SELECT session_id, seq, at, role, text, message_id, faq_id, score, warnings, agent_id, reply
 		FROM service_turns WHERE session_id = ? ORDER BY seq`)
 	if err != nil {
 		return nil, fmt.Errorf("service turns: %w", err)
@@ -275,14 +276,21 @@ func (db *DB) ServiceTurns(ctx context.Context, sessionID string) ([]*service.Tu
 	var out []*service.Turn
 	for rows.Next() {
 		var (
-			t  service.Turn
-			at int64
-			w  string
+			t     service.Turn
+			at    int64
+			w     string
+			reply string
 		)
-		if err := rows.Scan(&t.SessionID, &t.Seq, &at, &t.Role, &t.Text, &t.MessageID, &t.FAQID, &t.Score, &w, &t.AgentID); err != nil {
+		if err := rows.Scan(&t.SessionID, &t.Seq, &at, &t.Role, &t.Text, &t.MessageID, &t.FAQID, &t.Score, &w, &t.AgentID, &reply); err != nil {
 			return nil, fmt.Errorf("service turns: %w", err)
 		}
 		t.At = fromMicro(at)
+		if reply != "" {
+			t.Reply = new(service.AskResult)
+			if err := json.Unmarshal([]byte(reply), t.Reply); err != nil {
+				return nil, fmt.Errorf("decode reply of turn %s/%d: %w", t.SessionID, t.Seq, err)
+			}
+		}
 		if err := json.Unmarshal([]byte(w), &t.Warnings); err != nil {
 			return nil, fmt.Errorf("decode warnings of turn %s/%d: %w", t.SessionID, t.Seq, err)
 		}
@@ -548,4 +556,59 @@ func (db *DB) ServiceGuideVersions(ctx context.Context, id string) ([]*service.G
 // ServiceGuides returns the latest version of every guide, by id.
 func (db *DB) ServiceGuides(ctx context.Context) ([]*service.Guide, error) {
 	return db.serviceGuides(ctx, sqlServiceGuideColumns+` g WHERE version = (SELECT max(version) FROM service_guides WHERE id = g.id) ORDER BY id`)
+}
+
+// PutServiceFeedback stores the verdict on a turn's answer.
+func (db *DB) PutServiceFeedback(ctx context.Context, f *service.Feedback) error {
+	if err := checkText("service feedback", f.SessionID, f.FAQID); err != nil {
+		return err
+	}
+	err := db.write(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO service_feedback (session_id, turn, faq_id, helpful, at) VALUES (?, ?, ?, ?, ?)
+			ON CONFLICT (session_id, turn) DO UPDATE SET faq_id = excluded.faq_id, helpful = excluded.helpful, at = excluded.at`,
+			f.SessionID, f.Turn, f.FAQID, f.Helpful, toMicro(f.At))
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("store service feedback: %w", err)
+	}
+	return nil
+}
+
+// ServiceFeedback returns the verdict on a turn.
+func (db *DB) ServiceFeedback(ctx context.Context, sessionID string, turn int) (*service.Feedback, error) {
+	f := service.Feedback{SessionID: sessionID, Turn: turn}
+	var at int64
+	err := db.r.QueryRowContext(ctx, `SELECT faq_id, helpful, at FROM service_feedback WHERE session_id = ? AND turn = ?`, sessionID, turn).
+		Scan(&f.FAQID, &f.Helpful, &at)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound("no feedback on turn %d of session %q", turn, sessionID)
+	} else if err != nil {
+		return nil, fmt.Errorf("service feedback: %w", err)
+	}
+	f.At = fromMicro(at)
+	return &f, nil
+}
+
+// ServiceFeedbackBetween returns the verdicts given in [from, to).
+func (db *DB) ServiceFeedbackBetween(ctx context.Context, from, to time.Time) ([]*service.Feedback, error) {
+	rows, err := db.r.QueryContext(ctx, `SELECT session_id, turn, faq_id, helpful, at FROM service_feedback WHERE at >= ? AND at < ? ORDER BY at, session_id, turn`,
+		toMicro(from), toMicro(to))
+	if err != nil {
+		return nil, fmt.Errorf("service feedback: %w", err)
+	}
+	defer rows.Close()
+	var out []*service.Feedback
+	for rows.Next() {
+		var (
+			f  service.Feedback
+			at int64
+		)
+		if err := rows.Scan(&f.SessionID, &f.Turn, &f.FAQID, &f.Helpful, &at); err != nil {
+			return nil, fmt.Errorf("service feedback: %w", err)
+		}
+		f.At = fromMicro(at)
+		out = append(out, &f)
+	}
+	return out, rows.Err()
 }

@@ -98,6 +98,37 @@ func ExerciseService(t *testing.T, open func(t *testing.T) service.Store) {
 	gt, _ = s.ServiceTurns(ctx, "ses_1")
 	if len(gt) != 4 || gt[1].Text != "请不要转账" || gt[2].AgentID != "agent_1" {
 		t.Errorf("turns after a repeat = %+v", gt)
+	} else if diff := cmp.Diff(reply, gt[3].Reply); diff != "" {
+		t.Errorf("reply of a turn read back (-want +got):\n%s", diff)
+	}
+
+	// Feedback: one verdict per turn, the latest wins.
+	if _, err := s.ServiceFeedback(ctx, "ses_1", 4); xiaobao.ErrorCode(err) != xiaobao.ENOTFOUND {
+		t.Errorf("feedback before any: %v", err)
+	}
+	f1 := &service.Feedback{SessionID: "ses_1", Turn: 4, FAQID: "faq_9", Helpful: false, At: at}
+	f2 := &service.Feedback{SessionID: "ses_2", Turn: 1, FAQID: "faq_1", Helpful: true, At: later}
+	for _, f := range []*service.Feedback{f1, f2} {
+		if err := s.PutServiceFeedback(ctx, f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f1b := &service.Feedback{SessionID: "ses_1", Turn: 4, FAQID: "faq_9", Helpful: true, At: at.Add(time.Minute)}
+	if err := s.PutServiceFeedback(ctx, f1b); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.ServiceFeedback(ctx, "ses_1", 4); err != nil || !cmp.Equal(got, f1b) {
+		t.Errorf("feedback read back = %+v, %v; want %+v", got, err, f1b)
+	}
+	fb, err := s.ServiceFeedbackBetween(ctx, at, later)
+	if err != nil || len(fb) != 1 || !cmp.Equal(fb[0], f1b) {
+		t.Errorf("feedback in [at, later) = %+v, %v; want only %+v", fb, err, f1b)
+	}
+	if fb, _ := s.ServiceFeedbackBetween(ctx, at, later.Add(time.Second)); len(fb) != 2 {
+		t.Errorf("feedback in [at, later] = %d, want 2", len(fb))
+	}
+	if err := s.PutServiceFeedback(ctx, &service.Feedback{SessionID: "ses_1", Turn: 1, FAQID: "x\x00", At: at}); xiaobao.ErrorCode(err) != xiaobao.EINVALID {
+		t.Errorf("NUL in a faq id: %v, want EINVALID", err)
 	}
 	if err := s.SaveServiceSessions(ctx, []*service.Session{{ID: "bad\x00", Status: "open", OpenedAt: at, UpdatedAt: at}}, nil); xiaobao.ErrorCode(err) != xiaobao.EINVALID {
 		t.Errorf("NUL in an id: %v", err)

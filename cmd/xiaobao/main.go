@@ -380,7 +380,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 	serviceMetrics := xhttp.NewServiceMetrics(reg)
-	serviceDesk, err := openService(ctx, st, svc, faqBase, logger, serviceMetrics, desk.onScamWarning)
+	serviceDesk, err := openService(ctx, st, st, svc, faqBase, logger, serviceMetrics, desk.onScamWarning)
 	if err != nil {
 		return err
 	}

@@ -12,13 +12,14 @@ import (
 
 // openService starts the customer-service module on the store: answers
 // from the FAQ base, predictions from Guard's decisions, and scam
-// warnings that raise the customer's Guard risk; obs gets its metrics.
+// warnings that raise the customer's Guard risk; obs gets its metrics,
+// and customers' helpful verdicts become pending examples in fst.
 // onScam (may be nil) is told of each scam warning, to open or join a
 // case.
-func openService(ctx context.Context, st service.Store, g *guard.Service, b *faq.Base, logger *slog.Logger, obs service.Observer, onScam func(service.Alert)) (*service.Service, error) {
+func openService(ctx context.Context, st service.Store, fst faq.Store, g *guard.Service, b *faq.Base, logger *slog.Logger, obs service.Observer, onScam func(service.Alert)) (*service.Service, error) {
 	sv, err := service.Open(ctx, service.Config{
 		Store: st, Logger: logger, Answer: service.FAQAnswers(b), Normalize: faq.Normalize,
-		History: service.GuardHistory(g), Flag: g.Flag, Observer: obs,
+		History: service.GuardHistory(g), Flag: g.Flag, Observer: obs, OnHelpful: service.FAQExamples(fst),
 		OnScamWarning: func(a service.Alert) {
 			logger.Info("service scam warning", "session", a.SessionID, "typology", a.Warning.Type, "score", a.Warning.Score)
 			if onScam != nil {

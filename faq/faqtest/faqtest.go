@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/xiaobao-org/xiaobao"
 	"github.com/xiaobao-org/xiaobao/faq"
 )
 
@@ -136,6 +137,107 @@ func Exercise(t *testing.T, open func(t *testing.T) faq.Store) {
 		}
 		if got, err := st.FAQSynonyms(ctx); err != nil || len(got) != 0 {
 			t.Fatalf("FAQSynonyms after clearing = %v, %v", got, err)
+		}
+	})
+
+	t.Run("Examples", func(t *testing.T) {
+		t.Parallel()
+		st := open(t)
+		mk := func(text, faqID, source, status string, at time.Time) faq.Example {
+			return faq.Example{ID: faq.ExampleID(text, faqID), Text: text, FAQID: faqID, Source: source, Status: status, Count: 1, By: "alice", At: at, UpdatedAt: at}
+		}
+		pair := mk("额度咋提高", "limit-raise", faq.SourcePair, faq.ExampleActive, t0)
+		fb := mk("还款失败了咋整", "repay-failed", faq.SourceFeedback, faq.ExamplePending, t0.Add(time.Minute))
+		fb.By = "session:ses_1"
+		if n, err := st.AddFAQExamples(ctx, []faq.Example{pair, fb}); err != nil || n != 2 {
+			t.Fatalf("AddFAQExamples = %d, %v; want 2", n, err)
+		}
+		// The same feedback again (another turn): counted, still pending.
+		again := fb
+		again.At, again.UpdatedAt, again.By = t0.Add(time.Hour), t0.Add(time.Hour), "session:ses_2"
+		if n, err := st.AddFAQExamples(ctx, []faq.Example{again}); err != nil || n != 0 {
+			t.Fatalf("AddFAQExamples(again) = %d, %v; want 0 new", n, err)
+		}
+		got, err := st.FAQExample(ctx, fb.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := fb
+		want.Count, want.UpdatedAt = 2, t0.Add(time.Hour)
+		if diff := cmp.Diff(&want, got); diff != "" {
+			t.Fatalf("example after a repeat (-want +got):\n%s", diff)
+		}
+		for _, tt := range []struct {
+			status string
+			limit  int
+			want   []string
+		}{
+			{"", 0, []string{fb.ID, pair.ID}},
+			{faq.ExamplePending, 0, []string{fb.ID}},
+			{faq.ExampleActive, 0, []string{pair.ID}},
+			{"", 1, []string{fb.ID}},
+			{"rejected", 0, nil},
+		} {
+			es, err := st.FAQExamples(ctx, tt.status, tt.limit)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var ids []string
+			for _, e := range es {
+				ids = append(ids, e.ID)
+			}
+			if !cmp.Equal(ids, tt.want) {
+				t.Errorf("FAQExamples(%q, %d) = %v, want %v", tt.status, tt.limit, ids, tt.want)
+			}
+		}
+		if ok, err := st.AcceptFAQExample(ctx, fb.ID, "bob", t0.Add(2*time.Hour)); err != nil || !ok {
+			t.Fatalf("AcceptFAQExample = %v, %v", ok, err)
+		}
+		if ok, err := st.AcceptFAQExample(ctx, fb.ID, "bob", t0.Add(3*time.Hour)); err != nil || ok {
+			t.Fatalf("AcceptFAQExample(again) = %v, %v; want no change", ok, err)
+		}
+		got, _ = st.FAQExample(ctx, fb.ID)
+		if got.Status != faq.ExampleActive || got.By != "bob" || !got.UpdatedAt.Equal(t0.Add(2*time.Hour)) || got.Source != faq.SourceFeedback {
+			t.Errorf("accepted example = %+v", got)
+		}
+		if _, err := st.AcceptFAQExample(ctx, "ex_none", "bob", t0); xiaobao.ErrorCode(err) != xiaobao.ENOTFOUND {
+			t.Errorf("AcceptFAQExample(unknown) = %v, want ENOTFOUND", err)
+		}
+		if _, err := st.FAQExample(ctx, "ex_none"); xiaobao.ErrorCode(err) != xiaobao.ENOTFOUND {
+			t.Errorf("FAQExample(unknown) = %v, want ENOTFOUND", err)
+		}
+		// A pending example given again as active (staff import) becomes active.
+		p2 := mk("借呗能分几期", "installments", faq.SourceFeedback, faq.ExamplePending, t0)
+		if _, err := st.AddFAQExamples(ctx, []faq.Example{p2}); err != nil {
+			t.Fatal(err)
+		}
+		p2.Status, p2.Source = faq.ExampleActive, faq.SourcePair
+		if _, err := st.AddFAQExamples(ctx, []faq.Example{p2}); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := st.FAQExample(ctx, p2.ID); got.Status != faq.ExampleActive || got.Source != faq.SourceFeedback || got.Count != 2 {
+			t.Errorf("pending example imported as a pair = %+v", got)
+		}
+		if ok, err := st.DeleteFAQExample(ctx, p2.ID); err != nil || !ok {
+			t.Fatalf("DeleteFAQExample = %v, %v", ok, err)
+		}
+		if ok, err := st.DeleteFAQExample(ctx, p2.ID); err != nil || ok {
+			t.Fatalf("DeleteFAQExample(again) = %v, %v; want false", ok, err)
+		}
+		if _, err := st.AddFAQExamples(ctx, []faq.Example{mk("x\x00", "a", faq.SourcePair, faq.ExampleActive, t0)}); xiaobao.ErrorCode(err) != xiaobao.EINVALID {
+			t.Errorf("NUL in a text: %v, want EINVALID", err)
+		}
+		// Load learns the active ones.
+		if _, err := st.PutFAQs(ctx, []faq.Entry{{ID: "limit-raise", Questions: []string{"怎么提升额度"}, Answer: "按时还款。"},
+			{ID: "repay-failed", Questions: []string{"扣款失败怎么办"}, Answer: "检查余额。"}}, "alice", t0); err != nil {
+			t.Fatal(err)
+		}
+		b := faq.NewBase(faq.Options{NoLearn: true})
+		if _, err := faq.Load(ctx, st, b); err != nil {
+			t.Fatal(err)
+		}
+		if n := b.Learned(); n != 2 {
+			t.Errorf("base learned %d examples, want the 2 active ones", n)
 		}
 	})
 
