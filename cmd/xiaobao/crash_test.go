@@ -224,4 +224,109 @@ func TestCrashRecovery(t *testing.T) {
 	if err := p.cmd.Wait(); err != nil {
 		t.Errorf("after SIGTERM: %v\nstderr:\n%s", err, p.stderr.String())
 	}
+
+	t.Run("service", func(t *testing.T) { serviceCrash(t, bin, filepath.Join(tmp, "service-data")) })
+}
+
+// serviceCrash kills the server in the middle of a stream of customer
+// utterances, each the first message of a chat (no session id, a
+// message id): every answer acknowledged with 200 must come back as a
+// replay of the same session and turn after the restart, and no message
+// may be stored twice.
+func serviceCrash(t *testing.T, bin, dir string) {
+	p := startBinary(t, bin, dir)
+	const (
+		asks    = 1200
+		workers = 8
+		killAt  = 400
+	)
+	texts := []string{"怎么提前还款", "额度怎么提高", "对方让我把钱转到安全账户", "我要投诉你们乱扣费", "还款失败了怎么办", "借款利率是多少"}
+	type askResult struct {
+		SessionID string `json:"session_id"`
+		Turn      int    `json:"turn"`
+		Replayed  bool   `json:"replayed"`
+	}
+	client := &http.Client{Timeout: 20 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: workers}}
+	ask := func(base string, i int) (askResult, int, error) {
+		body := fmt.Sprintf(`{"text":%q,"customer_id":"crash-c%d","channel":"app","message_id":"m-%d"}`, texts[i%len(texts)], i%300, i)
+		req, _ := http.NewRequest("POST", base+"/v1/service/ask", strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+testBootstrapKey)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := client.Do(req)
+		if err != nil {
+			return askResult{}, 0, err
+		}
+		defer resp.Body.Close()
+		var r askResult
+		if resp.StatusCode == 200 {
+			err = json.NewDecoder(resp.Body).Decode(&r)
+		}
+		return r, resp.StatusCode, err
+	}
+	var (
+		mu     sync.Mutex
+		acked  = map[int]askResult{}
+		nAcked atomic.Int64
+		kill   sync.Once
+		work   = make(chan int)
+		wg     sync.WaitGroup
+	)
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range work {
+				r, code, err := ask(p.base, i)
+				if err != nil || code != 200 {
+					continue
+				}
+				mu.Lock()
+				acked[i] = r
+				mu.Unlock()
+				if nAcked.Add(1) == killAt {
+					kill.Do(func() { _ = p.cmd.Process.Signal(syscall.SIGKILL) })
+				}
+			}
+		}()
+	}
+	for i := range asks {
+		work <- i
+	}
+	close(work)
+	wg.Wait()
+	_ = p.cmd.Wait()
+	if len(acked) < killAt || len(acked) >= asks {
+		t.Fatalf("%d of %d acknowledged: the kill did not land mid-stream", len(acked), asks)
+	}
+	t.Logf("%d of %d asks acknowledged before the kill", len(acked), asks)
+
+	p = startBinary(t, bin, dir)
+	sessions := map[string]bool{}
+	for i := range asks {
+		r, code, err := ask(p.base, i)
+		if err != nil || code != 200 {
+			t.Fatalf("resending ask %d: %d %v", i, code, err)
+		}
+		if sessions[r.SessionID] {
+			t.Fatalf("ask %d answered in session %s, which another message opened", i, r.SessionID)
+		}
+		sessions[r.SessionID] = true
+		if want, ok := acked[i]; ok && (!r.Replayed || r.SessionID != want.SessionID || r.Turn != want.Turn) {
+			t.Errorf("acknowledged ask %d after the crash = %+v, want a replay of %+v", i, r, want)
+		}
+	}
+	// Each message is stored once: its session holds its turn and the
+	// bot's, nothing more.
+	for id := range sessions {
+		var v struct {
+			Transcript []struct{ Role string } `json:"transcript"`
+		}
+		if resp := call(t, "GET", p.base+"/v1/service/sessions/"+id, "", &v); resp.StatusCode != 200 || len(v.Transcript) != 2 {
+			t.Fatalf("session %s: %d, %d turns, want 2", id, resp.StatusCode, len(v.Transcript))
+		}
+	}
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	if err := p.cmd.Wait(); err != nil {
+		t.Errorf("after SIGTERM: %v\nstderr:\n%s", err, p.stderr.String())
+	}
 }

@@ -60,6 +60,7 @@ func (c *demoClient) demoChats(ctx context.Context, stdout io.Writer) error {
 	}
 	type askResult struct {
 		SessionID string `json:"session_id"`
+		Turn      int    `json:"turn"`
 		Answers   []struct {
 			FAQID string `json:"faq_id"`
 		} `json:"answers"`
@@ -98,6 +99,14 @@ func (c *demoClient) demoChats(ctx context.Context, stdout io.Writer) error {
 		queue := last.Route.Queue
 		if queue == "" {
 			queue = "self-service"
+			if ch.resolved && top != "-" {
+				// The customer taps "this helped": a pending example for the
+				// FAQ editors to accept (GET /v1/service/faq-examples).
+				fb := fmt.Sprintf(`{"turn":%d,"faq_id":%q,"helpful":true}`, last.Turn, top)
+				if _, err := c.post(ctx, "/v1/service/sessions/"+last.SessionID+"/feedback", "application/json", []byte(fb)); err != nil {
+					return err
+				}
+			}
 		} else if _, err := c.post(ctx, "/v1/service/sessions/"+last.SessionID+"/handoff", "application/json", []byte(`{}`)); err != nil {
 			return err
 		}
