@@ -43,11 +43,11 @@ func (s *server) erasureStore() (privacy.ErasureStore, error) {
 }
 
 // executeErasure carries out a deletion request (in progress, or already
-// completed for a re-run): the customer's feature state is forgotten,
-// then the store anonymises, restricts and deletes their records as the
-// plan as of now says. ended, if set, is when the relationship ended,
-// learnt after the request was made. It is audited; a re-run that
-// changes nothing is audited too.
+// completed for a re-run): the customer's live service sessions and
+// feature state are forgotten, then the store anonymises, restricts and
+// deletes their records and conversations as the plan as of now says.
+// ended, if set, is when the relationship ended, learnt after the request
+// was made. It is audited; a re-run that changes nothing is audited too.
 func (s *server) executeErasure(r *http.Request, k *auth.Key, req *privacy.Request, ended *time.Time) (*privacy.ErasureReport, error) {
 	es, err := s.erasureStore()
 	if err != nil {
@@ -62,6 +62,11 @@ func (s *server) executeErasure(r *http.Request, k *auth.Key, req *privacy.Reque
 	// Checked before forgetting anything.
 	if _, _, err := privacy.NewErasure(&pr, privacy.PolicyOf(s.cfg.Privacy), 0, actorOf(k), now); err != nil {
 		return nil, err
+	}
+	// The service module first: a scam warning in a live session would
+	// flag the customer in Guard again.
+	if s.cfg.Service != nil {
+		s.cfg.Service.Forget(req.CustomerID)
 	}
 	seq, err := s.guard.Forget(ctx, req.CustomerID)
 	if err != nil {

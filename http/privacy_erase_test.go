@@ -10,9 +10,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/xiaobao-org/xiaobao/auth"
 	"github.com/xiaobao-org/xiaobao/guard"
 	"github.com/xiaobao-org/xiaobao/privacy"
+	"github.com/xiaobao-org/xiaobao/service"
 	"github.com/xiaobao-org/xiaobao/staff"
 )
 
@@ -79,6 +82,44 @@ func dumpRecords(t *testing.T, f *fixture) string {
 	return b.String()
 }
 
+// dumpService returns every stored row of service_sessions and
+// service_turns as text, as someone reading the database file would see
+// them.
+func dumpService(t *testing.T, f *fixture) string {
+	t.Helper()
+	db, err := sql.Open("sqlite", f.db.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var b strings.Builder
+	for _, q := range []string{
+		`SELECT id, customer_id, channel, status, warnings, topics, route_reason, coalesce(csat, ''), csat_comment, closed_by, '', '' FROM service_sessions ORDER BY opened_at`,
+		`SELECT session_id, seq, role, text, message_id, faq_id, warnings, agent_id, reply, '', '', '' FROM service_turns ORDER BY session_id, seq`,
+	} {
+		rows, err := db.Query(q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for rows.Next() {
+			v := make([]any, 12)
+			for i := range v {
+				v[i] = new(sql.NullString)
+			}
+			if err := rows.Scan(v...); err != nil {
+				t.Fatal(err)
+			}
+			for _, x := range v {
+				b.WriteString(x.(*sql.NullString).String)
+				b.WriteByte('|')
+			}
+			b.WriteByte('\n')
+		}
+		rows.Close()
+	}
+	return b.String()
+}
+
 type erasureResponse struct {
 	dsrJSON
 	Erasure   *privacy.ErasureReport
@@ -86,11 +127,38 @@ type erasureResponse struct {
 }
 
 func TestErasure(t *testing.T) {
-	f, rec, clock := privacySetup(t)
+	f, rec, clock := privacySetup(t, withService(t, nil))
 	ctx := context.Background()
 	compliance := roleKey(f, staff.Compliance)
 	reader := f.newKey(auth.ScopeDecisionsRead)
 	at := time.Date(2026, 5, 1, 9, 0, 0, 0, time.FixedZone("", 8*3600))
+
+	// The customer's conversations with customer service: one answered,
+	// closed and rated, naming them; one still open. Another customer's.
+	askSvc := func(body string) service.AskResult {
+		t.Helper()
+		w := f.post("/v1/service/ask", body)
+		wantStatus(t, w, 200)
+		return decode[service.AskResult](t, w)
+	}
+	talk := askSvc(`{"text":"我是赵六，手机` + erPhone + `，可以提前还款吗","customer_id":"` + erCustomer + `","channel":"app","message_id":"msg-erase-1"}`)
+	askSvc(`{"text":"赵六还想问转账被拦截了","session_id":"` + talk.SessionID + `","message_id":"msg-erase-2"}`)
+	wantStatus(t, f.post("/v1/service/sessions/"+talk.SessionID+"/close", `{"resolved":true}`), 200)
+	wantStatus(t, f.post("/v1/service/sessions/"+talk.SessionID+"/csat", `{"score":5,"comment":"赵六很满意"}`), 200)
+	openTalk := askSvc(`{"text":"可以提前还款吗","customer_id":"` + erCustomer + `","channel":"app","message_id":"msg-erase-3"}`)
+	otherTalk := askSvc(`{"text":"可以提前还款吗","customer_id":"cust-other","channel":"app","message_id":"msg-other-1"}`)
+	statsPath := "/v1/service/stats?from=" + url.QueryEscape(time.Now().Add(-time.Hour).UTC().Format(time.RFC3339)) +
+		"&to=" + url.QueryEscape(time.Now().Add(time.Hour).UTC().Format(time.RFC3339))
+	statsBefore := decode[service.Stats](t, f.get(statsPath))
+	if statsBefore.Sessions != 3 || statsBefore.CSATCount != 1 || statsBefore.Closed != 1 {
+		t.Fatalf("service stats before the erasure: %+v", statsBefore)
+	}
+	talksBefore := dumpService(t, f)
+	for _, s := range []string{erCustomer, "msg-erase-1", "赵六", talk.SessionID, openTalk.SessionID} {
+		if !strings.Contains(talksBefore, s) {
+			t.Fatalf("the service dump does not show %q before the erasure: the check below could not fail", s)
+		}
+	}
 
 	// The customer's journey: a login, a device change, a payee added, a
 	// transfer with an outcome; another customer shares the device.
@@ -143,7 +211,7 @@ func TestErasure(t *testing.T) {
 	if done.Status != "completed" || done.Erasure == nil {
 		t.Fatalf("completed deletion: %+v", done)
 	}
-	want := privacy.ErasureCounts{Anonymised: 4, Restricted: 2, Outcomes: 2}
+	want := privacy.ErasureCounts{Anonymised: 4, Restricted: 2, Outcomes: 2, Conversations: 2, Turns: 6}
 	if done.Erasure.Run != want || done.Erasure.Total != want {
 		t.Errorf("erasure run %+v, want %+v", done.Erasure.Run, want)
 	}
@@ -163,6 +231,9 @@ func TestErasure(t *testing.T) {
 	}
 	if st := said[privacy.Behaviour]; st.Disposal != privacy.Delete || !strings.Contains(st.Done, "deleted") {
 		t.Errorf("what the customer is told of behaviour: %+v", st)
+	}
+	if st := said[privacy.Conversations]; st.Disposal != privacy.Anonymise || !strings.Contains(st.Done, "2 customer-service conversation(s) anonymised") {
+		t.Errorf("what the customer is told of conversations: %+v", st)
 	}
 	if len(rec.find(actionErasure, "ok")) != 1 {
 		t.Errorf("erasure audited %d times, want once", len(rec.find(actionErasure, "ok")))
@@ -193,6 +264,32 @@ func TestErasure(t *testing.T) {
 	if n := strings.Count(after, "d:"+erDevice+"|"); n != 1 {
 		t.Errorf("device keys left: %d, want 1 (the other customer's)", n)
 	}
+
+	// Conversations: the customer, their words, the replies and the
+	// message ids are gone from every row; the other customer's stay; the
+	// statistics count the same, but for the open session the erasure
+	// closed.
+	talksAfter := dumpService(t, f)
+	for _, s := range []string{erCustomer, erPhone, "赵六", "msg-erase-", talk.SessionID, openTalk.SessionID} {
+		for _, line := range strings.Split(talksAfter, "\n") {
+			if strings.Contains(line, s) && !strings.Contains(line, otherTalk.SessionID) {
+				t.Errorf("after the erasure a service row still holds %q: %s", s, line)
+			}
+		}
+	}
+	if !strings.Contains(talksAfter, "msg-other-1") || strings.Count(talksAfter, "anon~") < 2 {
+		t.Errorf("service rows after the erasure:\n%s", talksAfter)
+	}
+	statsAfter := decode[service.Stats](t, f.get(statsPath))
+	statsBefore.Closed++
+	if diff := cmp.Diff(statsBefore, statsAfter); diff != "" {
+		t.Errorf("service stats after the erasure (-want +got):\n%s", diff)
+	}
+	wantProblem(t, f.get("/v1/service/sessions/"+talk.SessionID), 404, "not_found")
+	if page := decode[struct{ Sessions []service.Session }](t, f.get("/v1/service/sessions?customer_id="+erCustomer)); len(page.Sessions) != 0 {
+		t.Errorf("sessions of the customer after the erasure: %+v", page.Sessions)
+	}
+	wantProblem(t, f.post("/v1/service/ask", `{"text":"还在吗","customer_id":"`+erCustomer+`","session_id":"`+openTalk.SessionID+`"}`), 409, "conflict")
 
 	// Transactions: restricted, hidden from ordinary search and lookups.
 	list := func(key, query string) string {
@@ -245,6 +342,9 @@ func TestErasure(t *testing.T) {
 		if again := dumpRecords(t, f); again != after {
 			t.Errorf("a retried erasure changed the records:\nbefore %s\nafter %s", after, again)
 		}
+		if again := dumpService(t, f); again != talksAfter {
+			t.Errorf("a retried erasure changed the conversations:\nbefore %s\nafter %s", talksAfter, again)
+		}
 	}
 	wantProblem(t, f.do(request{method: "POST", path: "/v1/subject-requests/nope/erasure", key: compliance}), 404, "not_found")
 
@@ -257,11 +357,12 @@ func TestErasure(t *testing.T) {
 	w = f.do(request{method: "GET", path: "/v1/customers/" + erCustomer + "/export?request_id=" + access.ID, key: compliance})
 	wantStatus(t, w, 200)
 	export := decode[struct {
-		Decisions  []map[string]any
-		Restricted []map[string]any `json:"restricted_decisions"`
+		Decisions       []map[string]any
+		Restricted      []map[string]any      `json:"restricted_decisions"`
+		ServiceSessions []service.SessionView `json:"service_sessions"`
 	}](t, w)
-	if len(export.Decisions) != 0 || len(export.Restricted) != 2 || export.Restricted[0]["decision_id"] != transfer.DecisionID {
-		t.Errorf("export after the erasure: %d decisions, %d restricted", len(export.Decisions), len(export.Restricted))
+	if len(export.Decisions) != 0 || len(export.Restricted) != 2 || export.Restricted[0]["decision_id"] != transfer.DecisionID || len(export.ServiceSessions) != 0 {
+		t.Errorf("export after the erasure: %d decisions, %d restricted, %d service sessions", len(export.Decisions), len(export.Restricted), len(export.ServiceSessions))
 	}
 
 	// A restart replays every stored event and rebuilds nobody's profile

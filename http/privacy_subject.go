@@ -1,7 +1,9 @@
 package http
 
 import (
+	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
@@ -15,6 +17,7 @@ import (
 	"github.com/xiaobao-org/xiaobao/guard"
 	"github.com/xiaobao-org/xiaobao/pii"
 	"github.com/xiaobao-org/xiaobao/privacy"
+	"github.com/xiaobao-org/xiaobao/service"
 )
 
 var errNoPrivacy = xiaobao.Errorf(xiaobao.ENOTFOUND, "consents and subject requests are not enabled on this server")
@@ -29,6 +32,10 @@ const (
 // maxExportDecisions bounds the decisions of one export: a customer with
 // more has been scripted, and the export says it was truncated.
 const maxExportDecisions = 100_000
+
+// maxExportSessions bounds the service sessions of one export, for the
+// same reason.
+const maxExportSessions = 10_000
 
 // privacyIdempotencyKey returns the Idempotency-Key header or the request_id
 // member; both given and different is a bad request_id. "" means neither.
@@ -385,7 +392,8 @@ func handleTransitionSubjectRequest(s *server) handler {
 
 // handleExportCustomer hands out a copy of everything the platform holds
 // of a customer, for a verified access or export request: their Guard
-// decisions with the events as received, their consents and their
+// decisions with the events as received, their conversations with
+// customer service (with transcripts), their consents and their
 // requests. It is audited before anything is shown; if the audit log
 // cannot be written, nothing is.
 func handleExportCustomer(s *server) handler {
@@ -397,10 +405,14 @@ func handleExportCustomer(s *server) handler {
 		Truncated      bool              `json:"truncated"`
 		// Restricted is the decisions a deletion restricted (kept for a
 		// legal obligation only).
-		Restricted      []json.RawMessage      `json:"restricted_decisions,omitempty"`
-		Consents        []*privacy.Consent     `json:"consents"`
-		SubjectRequests []*privacy.Request     `json:"subject_requests"`
-		Current         []privacy.PurposeState `json:"current_consents"`
+		Restricted []json.RawMessage `json:"restricted_decisions,omitempty"`
+		// ServiceSessions are the customer's conversations with customer
+		// service, newest first, on a server with the service module.
+		ServiceSessions          []*service.SessionView `json:"service_sessions,omitempty"`
+		ServiceSessionsTruncated bool                   `json:"service_sessions_truncated,omitempty"`
+		Consents                 []*privacy.Consent     `json:"consents"`
+		SubjectRequests          []*privacy.Request     `json:"subject_requests"`
+		Current                  []privacy.PurposeState `json:"current_consents"`
 	}
 	return func(w http.ResponseWriter, r *http.Request, k *auth.Key) {
 		if s.cfg.Privacy == nil {
@@ -474,6 +486,12 @@ func handleExportCustomer(s *server) handler {
 				}
 			}
 		}
+		if s.cfg.Service != nil {
+			if out.ServiceSessions, out.ServiceSessionsTruncated, err = exportSessions(ctx, s.cfg.Service, id); err != nil {
+				s.error(w, r, err)
+				return
+			}
+		}
 		if out.Consents, err = s.cfg.Privacy.Consents(ctx, id); err != nil {
 			s.error(w, r, err)
 			return
@@ -484,7 +502,7 @@ func handleExportCustomer(s *server) handler {
 			return
 		}
 		dj, _ := json.Marshal(map[string]any{"subject_request_id": req.ID, "kind": req.Kind, "decisions": len(out.Decisions),
-			"consents": len(out.Consents), "truncated": out.Truncated})
+			"service_sessions": len(out.ServiceSessions), "consents": len(out.Consents), "truncated": out.Truncated})
 		if err := s.audit(r, k, audit.Entry{Action: audit.ActionExport, Target: "customer:" + id,
 			Reason: "data-subject " + string(req.Kind) + " request " + req.ID, Result: audit.ResultOK, Details: dj}); err != nil {
 			s.error(w, r, err)
@@ -492,6 +510,34 @@ func handleExportCustomer(s *server) handler {
 		}
 		w.Header()["Cache-Control"] = hdrNoStore
 		writeJSON(w, http.StatusOK, "application/json", out)
+	}
+}
+
+// exportSessions returns a customer's service sessions with their
+// transcripts, newest first, at most maxExportSessions (and whether there
+// were more).
+func exportSessions(ctx context.Context, sv *service.Service, customerID string) ([]*service.SessionView, bool, error) {
+	out := []*service.SessionView{}
+	f := service.SessionFilter{CustomerID: customerID, Limit: 1000}
+	for {
+		ss, err := sv.FindSessions(ctx, f)
+		if err != nil {
+			return nil, false, fmt.Errorf("export service sessions: %w", err)
+		}
+		for _, se := range ss {
+			if len(out) == maxExportSessions {
+				return out, true, nil
+			}
+			v, err := sv.GetSession(ctx, se.ID)
+			if err != nil {
+				return nil, false, fmt.Errorf("export service session %s: %w", se.ID, err)
+			}
+			out = append(out, v)
+			f.Before = se.OpenedAt
+		}
+		if len(ss) < f.Limit {
+			return out, false, nil
+		}
 	}
 }
 

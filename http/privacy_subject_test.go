@@ -10,6 +10,7 @@ import (
 	"github.com/xiaobao-org/xiaobao/audit"
 	"github.com/xiaobao-org/xiaobao/auth"
 	"github.com/xiaobao-org/xiaobao/privacy"
+	"github.com/xiaobao-org/xiaobao/service"
 	"github.com/xiaobao-org/xiaobao/staff"
 )
 
@@ -53,7 +54,7 @@ type dsrJSON struct {
 // calendar with Monday 11 May 2026 off, a manual clock at Friday 8 May
 // 2026 10:00 in Beijing, an audit recorder and keys with the scopes of
 // the roles.
-func privacySetup(t *testing.T) (*fixture, *auditRecorder, *xiaobao.ManualClock) {
+func privacySetup(t *testing.T, opts ...func(*Config)) (*fixture, *auditRecorder, *xiaobao.ManualClock) {
 	t.Helper()
 	rec := &auditRecorder{}
 	clock := xiaobao.NewManualClock(time.Date(2026, 5, 8, 2, 0, 0, 0, time.UTC))
@@ -63,10 +64,10 @@ func privacySetup(t *testing.T) (*fixture, *auditRecorder, *xiaobao.ManualClock)
 	}
 	policy := privacy.DefaultPolicy()
 	policy.Calendar = cal
-	f := setup(t, func(c *Config) {
+	f := setup(t, append([]func(*Config){func(c *Config) {
 		c.Audit, c.Clock = rec, clock
 		c.Privacy = privacy.Configured{Store: c.Keys.(privacy.Store), Policy: policy}
-	})
+	}}, opts...)...)
 	return f, rec, clock
 }
 
@@ -378,4 +379,44 @@ func TestPrivacyNotEnabled(t *testing.T) {
 	f := setup(t)
 	wantProblem(t, f.get("/v1/subject-requests"), 404, "not_found")
 	wantProblem(t, f.get("/v1/customers/c-1/consents"), 404, "not_found")
+}
+
+// TestExportServiceSessions checks that a customer's export holds their
+// conversations with customer service, with transcripts, and no one
+// else's.
+func TestExportServiceSessions(t *testing.T) {
+	f, rec, _ := privacySetup(t, withService(t, nil))
+	compliance := roleKey(f, staff.Compliance)
+	ask := func(body string) service.AskResult {
+		t.Helper()
+		w := f.post("/v1/service/ask", body)
+		wantStatus(t, w, 200)
+		return decode[service.AskResult](t, w)
+	}
+	first := ask(`{"text":"可以提前还款吗","customer_id":"c-1","channel":"app","message_id":"m-1"}`)
+	ask(`{"text":"转账被拦截了","session_id":"` + first.SessionID + `","message_id":"m-2"}`)
+	wantStatus(t, f.post("/v1/service/sessions/"+first.SessionID+"/csat", `{"score":4,"comment":"很快"}`), 200)
+	second := ask(`{"text":"额度怎么提高","customer_id":"c-1","channel":"web"}`)
+	ask(`{"text":"可以提前还款吗","customer_id":"c-2","channel":"app"}`)
+
+	w := f.do(request{method: "POST", path: "/v1/subject-requests", key: compliance, body: `{"customer_id":"c-1","kind":"export","channel":"app"}`})
+	wantStatus(t, w, 201)
+	dsr := decode[dsrJSON](t, w)
+	wantStatus(t, f.do(request{method: "POST", path: "/v1/subject-requests/" + dsr.ID + "/transition", key: compliance, body: `{"action":"verify"}`}), 200)
+	w = f.do(request{method: "GET", path: "/v1/customers/c-1/export?request_id=" + dsr.ID, key: compliance})
+	wantStatus(t, w, 200)
+	got := decode[struct {
+		ServiceSessions []service.SessionView `json:"service_sessions"`
+	}](t, w)
+	if len(got.ServiceSessions) != 2 || got.ServiceSessions[0].ID != second.SessionID || got.ServiceSessions[1].ID != first.SessionID {
+		t.Fatalf("exported sessions: %+v", got.ServiceSessions)
+	}
+	s1 := got.ServiceSessions[1]
+	if s1.CustomerID != "c-1" || s1.CSAT == nil || *s1.CSAT != 4 || s1.CSATComment != "很快" || len(s1.Transcript) != 4 ||
+		s1.Transcript[0].Text != "可以提前还款吗" || s1.Transcript[0].MessageID != "m-1" || s1.Transcript[1].Role != service.RoleBot {
+		t.Errorf("exported session %+v with %d turns", s1.Session, len(s1.Transcript))
+	}
+	if ex := rec.find(audit.ActionExport, audit.ResultOK); len(ex) != 1 || !strings.Contains(string(ex[0].Details), `"service_sessions":2`) {
+		t.Errorf("export audit = %+v", ex)
+	}
 }

@@ -42,6 +42,9 @@ func (db *DB) Erase(ctx context.Context, e *privacy.Erasure) (*privacy.ErasureRe
 	if e == nil || e.RequestID == "" || e.CustomerID == "" || !guard.IsAnonymous(e.Token) {
 		return nil, xiaobao.Errorf(xiaobao.EINVALID, "erasure needs a request, a customer and an anonymous token")
 	}
+	if e.Conversations != privacy.Anonymise && e.Conversations != privacy.Delete {
+		return nil, xiaobao.Errorf(xiaobao.EINVALID, "erasure of %s: conversations are anonymised or deleted, not %q", e.RequestID, e.Conversations)
+	}
 	if err := checkText("erasure", e.RequestID, e.CustomerID, e.By); err != nil {
 		return nil, err
 	}
@@ -74,22 +77,30 @@ func (db *DB) Erase(ctx context.Context, e *privacy.Erasure) (*privacy.ErasureRe
 			}
 		}
 		recs, err := db.erasable(ctx, tx, e)
-		if err != nil || len(recs) == 0 {
+		if err != nil {
 			return err
 		}
-		// Records leave records: never let MaxSeq go below what was stored.
-		if _, err := tx.Exec(ctx, `INSERT INTO seq_floor (id, seq) SELECT 1, coalesce(max(seq), 0) FROM records
-			ON CONFLICT (id) DO UPDATE SET seq = greatest(seq_floor.seq, excluded.seq)`); err != nil {
-			return err
+		if len(recs) > 0 {
+			// Records leave records: never let MaxSeq go below what was stored.
+			if _, err := tx.Exec(ctx, `INSERT INTO seq_floor (id, seq) SELECT 1, coalesce(max(seq), 0) FROM records
+				ON CONFLICT (id) DO UPDATE SET seq = greatest(seq_floor.seq, excluded.seq)`); err != nil {
+				return err
+			}
 		}
 		for _, r := range recs {
 			if err := db.eraseRecord(ctx, tx, e, key, r, &run); err != nil {
 				return fmt.Errorf("record %d: %w", r.seq, err)
 			}
 		}
+		if err := eraseConversations(ctx, tx, e, &run); err != nil {
+			return fmt.Errorf("conversations: %w", err)
+		}
+		if run.Zero() {
+			return nil
+		}
 		_, err = tx.Exec(ctx, `UPDATE erasures SET last_run_at = $1, anonymised = anonymised + $2, restricted = restricted + $3,
-			deleted = deleted + $4, outcomes = outcomes + $5 WHERE request_id = $6`,
-			e.At, run.Anonymised, run.Restricted, run.Deleted, run.Outcomes, e.RequestID)
+			deleted = deleted + $4, outcomes = outcomes + $5, conversations = conversations + $6, turns = turns + $7 WHERE request_id = $8`,
+			e.At, run.Anonymised, run.Restricted, run.Deleted, run.Outcomes, run.Conversations, run.Turns, e.RequestID)
 		return err
 	})
 	if err != nil {
@@ -202,12 +213,61 @@ func (db *DB) eraseRecord(ctx context.Context, tx pgx.Tx, e *privacy.Erasure, ke
 	return err
 }
 
+// eraseConversations anonymises or deletes the customer's service
+// sessions (locked as they are read) and deletes their turns. An
+// anonymised session gets a new id and is closed if it was not: a session
+// with a person would otherwise be given back to an agent at the next
+// start.
+func eraseConversations(ctx context.Context, tx pgx.Tx, e *privacy.Erasure, run *privacy.ErasureCounts) error {
+	rows, err := tx.Query(ctx, `SELECT id FROM service_sessions WHERE customer_id = $1 ORDER BY opened_at, id FOR UPDATE`, e.CustomerID)
+	if err != nil {
+		return err
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return err
+	}
+	for _, id := range ids {
+		tag, err := tx.Exec(ctx, `DELETE FROM service_turns WHERE session_id = $1`, id)
+		if err != nil {
+			return fmt.Errorf("session %s: %w", id, err)
+		}
+		run.Turns += int(tag.RowsAffected())
+		// A "this helped" verdict waiting for review holds the customer's
+		// words; an accepted one is the firm's content, vouched for by staff.
+		if _, err := tx.Exec(ctx, `DELETE FROM faq_examples WHERE by = $1 AND status = 'pending'`, "session:"+id); err != nil {
+			return fmt.Errorf("session %s: %w", id, err)
+		}
+		if e.Conversations == privacy.Delete {
+			if _, err := tx.Exec(ctx, `DELETE FROM service_feedback WHERE session_id = $1`, id); err != nil {
+				return fmt.Errorf("session %s: %w", id, err)
+			}
+			_, err = tx.Exec(ctx, `DELETE FROM service_sessions WHERE id = $1`, id)
+		} else {
+			// The verdicts on answers follow the session: the answer
+			// statistics still count them.
+			anon := privacy.AnonymousSessionID()
+			if _, err := tx.Exec(ctx, `UPDATE service_feedback SET session_id = $1 WHERE session_id = $2`, anon, id); err != nil {
+				return fmt.Errorf("session %s: %w", id, err)
+			}
+			_, err = tx.Exec(ctx, `UPDATE service_sessions SET id = $1, customer_id = $2, csat_comment = '', clarifying = false,
+				status = 'closed', closed_at = coalesce(closed_at, $3), closed_by = CASE WHEN status = 'closed' THEN closed_by ELSE 'erasure' END
+				WHERE id = $4`, anon, e.Token, e.At, id)
+		}
+		if err != nil {
+			return fmt.Errorf("session %s: %w", id, err)
+		}
+		run.Conversations++
+	}
+	return nil
+}
+
 // Erasure returns the report of a request's erasure.
 func (db *DB) Erasure(ctx context.Context, requestID string) (*privacy.ErasureReport, error) {
 	var rep privacy.ErasureReport
-	err := db.pool.QueryRow(ctx, `SELECT request_id, executed_at, executed_by, last_run_at, anonymised, restricted, deleted, outcomes
-		FROM erasures WHERE request_id = $1`, requestID).Scan(&rep.RequestID, &rep.ExecutedAt, &rep.ExecutedBy, &rep.LastRunAt,
-		&rep.Total.Anonymised, &rep.Total.Restricted, &rep.Total.Deleted, &rep.Total.Outcomes)
+	err := db.pool.QueryRow(ctx, `SELECT request_id, executed_at, executed_by, last_run_at, anonymised, restricted, deleted, outcomes,
+		conversations, turns FROM erasures WHERE request_id = $1`, requestID).Scan(&rep.RequestID, &rep.ExecutedAt, &rep.ExecutedBy, &rep.LastRunAt,
+		&rep.Total.Anonymised, &rep.Total.Restricted, &rep.Total.Deleted, &rep.Total.Outcomes, &rep.Total.Conversations, &rep.Total.Turns)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, notFound("no erasure of subject request %q", requestID)
 	} else if err != nil {

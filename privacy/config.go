@@ -102,6 +102,13 @@ func ParsePolicy(src []byte) (*Policy, error) {
 		if r.Basis != "" || r.RetainYears != nil {
 			rule.Basis = r.Basis
 		}
+		if cat == Conversations && rule.RetainYears > 0 {
+			// Restricting them would mean moving transcripts to a store of
+			// their own, sealed and swept, which the platform does not have:
+			// conversations are anonymised or deleted when erased.
+			bad(f+".retain_years", "must be 0 for conversations: they cannot be kept under restriction, only anonymised or deleted")
+			rule.RetainYears, rule.Basis = 0, ""
+		}
 		if rule.RetainYears > 0 && strings.TrimSpace(rule.Basis) == "" {
 			bad(f+".basis", "must name the legal obligation that requires keeping the data")
 		}

@@ -22,6 +22,8 @@ retention:
     basis: "our regulator's reading: five years"
   - category: risk_events
     otherwise: delete
+  - category: conversations
+    otherwise: delete
 `
 	p, err := ParsePolicy([]byte(src))
 	if err != nil {
@@ -48,6 +50,9 @@ retention:
 	}
 	if r := rule(RiskEvents); r.Otherwise != Delete {
 		t.Errorf("risk events rule %+v", r)
+	}
+	if r := rule(Conversations); r.Otherwise != Delete || r.RetainYears != 0 {
+		t.Errorf("conversations rule %+v", r)
 	}
 	if r := rule(Identity); r.RetainYears != AMLRetentionYears {
 		t.Errorf("identity rule changed: %+v", r)
@@ -80,6 +85,8 @@ func TestParsePolicyErrors(t *testing.T) {
 		{"no basis", "retention: [{category: behaviour, retain_years: 2}]", []string{"retention[0].basis"}},
 		{"disposal", "retention: [{category: contact, otherwise: shred}]", []string{"retention[0].otherwise"}},
 		{"anonymise after retention", "retention: [{category: transactions, otherwise: anonymise}]", []string{"retention[0].otherwise"}},
+		{"conversations kept", "retention: [{category: conversations, retain_years: 3, basis: complaint handling}]", []string{"retention[0].retain_years"}},
+		{"conversations kept, anonymised", "retention: [{category: conversations, retain_years: 3, otherwise: anonymise}]", []string{"retention[0].retain_years"}},
 		{"all at once", "response_days: 99\nretention: [{category: contact, otherwise: shred}]", []string{"response_days", "retention[0].otherwise"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {

@@ -44,6 +44,17 @@ import (
 //     history and the subject requests.
 //   - The customer's outcomes keep their label, amounts and typology (the
 //     counts) and lose their note and account.
+//   - Conversations (customer-service sessions): anonymised by default.
+//     The session rows keep what the service statistics count (times,
+//     status, queue, route reason, warning kinds, scam type, topics,
+//     resolution, satisfaction score); the customer id becomes the token
+//     (one per run, so first-contact resolution still sees the customer's
+//     sessions together), the session id a new random id (the channel
+//     holds the old one next to the customer), the rating's comment goes,
+//     and so do the turns: the customer's words, the replies and the
+//     channel's message ids. A firm may delete them instead; they cannot
+//     be restricted (ParsePolicy refuses a retention for them). A session
+//     still open is closed by the erasure.
 //
 // Erasing again changes nothing: what was anonymised no longer carries the
 // customer id and what was restricted is no longer among the decisions.
@@ -79,6 +90,9 @@ type Erasure struct {
 	// Records says what becomes of the records of each category in
 	// RecordCategories: Anonymise, Restrict or Delete.
 	Records map[Category]Disposal
+	// Conversations says what becomes of the customer's service sessions
+	// and their turns: Anonymise or Delete.
+	Conversations Disposal
 	// Restrictions are the plan's restricted items, recorded with the time
 	// their retention ends.
 	Restrictions []Item
@@ -95,10 +109,18 @@ func NewErasure(req *Request, p *Policy, upToSeq int64, actor string, now time.T
 	}
 	plan := p.PlanDeletion(req.CustomerID, req.RelationshipEndedAt, now)
 	e := &Erasure{RequestID: req.ID, CustomerID: req.CustomerID, At: microsecond(now), By: actor, UpToSeq: upToSeq,
-		Token: AnonymousToken(), Records: map[Category]Disposal{}}
+		Token: AnonymousToken(), Records: map[Category]Disposal{}, Conversations: Anonymise}
 	for _, it := range plan.Items {
 		if slices.Contains(RecordCategories, it.Category) {
 			e.Records[it.Category] = it.Disposal
+		}
+		if it.Category == Conversations {
+			if it.Disposal != Anonymise && it.Disposal != Delete {
+				// ParsePolicy refuses it; a Policy built in code may not.
+				return nil, plan, xiaobao.Errorf(xiaobao.EINVALID, "retention rule of %s: conversations are anonymised or deleted, never kept under restriction", it.Category)
+			}
+			e.Conversations = it.Disposal
+			continue
 		}
 		if it.Disposal == Restrict {
 			if it.Then != Delete {
@@ -134,6 +156,10 @@ func anonymousID(kind string) string {
 	_, _ = rand.Read(b[:])
 	return guard.AnonymousPrefix + kind + hex.EncodeToString(b[:])
 }
+
+// AnonymousSessionID returns a new random id for an anonymised service
+// session: the channel holds the old one next to the customer.
+func AnonymousSessionID() string { return anonymousID("s") }
 
 // AnonymisedRecord is a record without the person.
 type AnonymisedRecord struct {
@@ -215,6 +241,10 @@ type ErasureCounts struct {
 	Deleted    int `json:"deleted"`    // records
 	// Outcomes is the outcomes that lost their note and account.
 	Outcomes int `json:"outcomes"`
+	// Conversations is the service sessions anonymised or deleted (as
+	// Erasure.Conversations says), Turns the turns of them deleted.
+	Conversations int `json:"conversations"`
+	Turns         int `json:"turns"`
 }
 
 // Zero reports whether nothing was done.
@@ -222,7 +252,14 @@ func (c ErasureCounts) Zero() bool { return c == ErasureCounts{} }
 
 // Add returns c plus d.
 func (c ErasureCounts) Add(d ErasureCounts) ErasureCounts {
-	return ErasureCounts{c.Anonymised + d.Anonymised, c.Restricted + d.Restricted, c.Deleted + d.Deleted, c.Outcomes + d.Outcomes}
+	return ErasureCounts{
+		Anonymised:    c.Anonymised + d.Anonymised,
+		Restricted:    c.Restricted + d.Restricted,
+		Deleted:       c.Deleted + d.Deleted,
+		Outcomes:      c.Outcomes + d.Outcomes,
+		Conversations: c.Conversations + d.Conversations,
+		Turns:         c.Turns + d.Turns,
+	}
 }
 
 // Restriction is a category kept under restriction, as recorded.
@@ -273,7 +310,9 @@ type RestrictedFilter struct {
 type ErasureStore interface {
 	// Erase carries out e in one transaction: the customer's records up to
 	// e.UpToSeq are anonymised, restricted or deleted as e.Records says,
-	// their outcomes lose note and account, e.Restrictions are recorded
+	// their outcomes lose note and account, their service sessions (all
+	// those stored) are anonymised or deleted as e.Conversations says and
+	// their turns deleted, e.Restrictions are recorded
 	// (a deletable_at recorded as nil is set once known; one recorded is
 	// kept). Running it again changes no data: the report's Run is zero.
 	Erase(ctx context.Context, e *Erasure) (*ErasureReport, error)
@@ -341,6 +380,10 @@ func Describe(plan Plan, report *ErasureReport) []Statement {
 			st.Done = "behaviour profile and derived features deleted"
 		case it.Category == Contact:
 			st.Done = "no contact history is held by this platform"
+		case it.Category == Conversations && it.Disposal == Anonymise:
+			st.Done = fmt.Sprintf("%d customer-service conversation(s) anonymised: your words, the replies and your rating's comment deleted, only counts remain", total.Conversations)
+		case it.Category == Conversations && it.Disposal == Delete:
+			st.Done = fmt.Sprintf("%d customer-service conversation(s) deleted", total.Conversations)
 		case (it.Category == Transactions || it.Category == RiskEvents) && it.Disposal == Delete:
 			st.Done = fmt.Sprintf("%d record(s) deleted", total.Deleted)
 		case it.Category == Transactions && it.Disposal == Anonymise:

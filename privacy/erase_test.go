@@ -3,6 +3,7 @@ package privacy
 import (
 	"bytes"
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -70,6 +71,40 @@ func TestNewErasure(t *testing.T) {
 			}
 		})
 	}
+	t.Run("conversations", func(t *testing.T) {
+		req := &Request{ID: "dsr_1", CustomerID: "c-1", Kind: KindDeletion, Status: StatusInProgress}
+		rules := func(edit func(*Rule)) *Policy {
+			p := DefaultPolicy()
+			p.Rules = slices.Clone(p.Rules)
+			for i := range p.Rules {
+				if p.Rules[i].Category == Conversations {
+					edit(&p.Rules[i])
+				}
+			}
+			return p
+		}
+		for _, tt := range []struct {
+			name string
+			p    *Policy
+			want Disposal
+		}{
+			{"default", DefaultPolicy(), Anonymise},
+			{"deleted", rules(func(r *Rule) { r.Otherwise = Delete }), Delete},
+			// A policy from before the category: as by default.
+			{"no rule", &Policy{Calendar: DefaultPolicy().Calendar, Rules: slices.DeleteFunc(slices.Clone(DefaultRules), func(r Rule) bool { return r.Category == Conversations })}, Anonymise},
+		} {
+			e, _, err := NewErasure(req, tt.p, 1, "key:k", now)
+			if err != nil || e.Conversations != tt.want || slices.ContainsFunc(e.Restrictions, func(it Item) bool { return it.Category == Conversations }) {
+				t.Errorf("%s: erasure %+v, %v; want conversations %s", tt.name, e, err, tt.want)
+			}
+		}
+		// Built in code, a policy may keep them; the erasure refuses it
+		// before anything is forgotten.
+		kept := rules(func(r *Rule) { r.RetainYears, r.Basis = 3, "complaints" })
+		if _, _, err := NewErasure(req, kept, 1, "key:k", now); xiaobao.ErrorCode(err) != xiaobao.EINVALID || !strings.Contains(err.Error(), "conversations") {
+			t.Errorf("erasure keeping conversations: %v, want invalid", err)
+		}
+	})
 	t.Run("tokens differ", func(t *testing.T) {
 		if a, b := AnonymousToken(), AnonymousToken(); a == b {
 			t.Error("two runs share a token")
@@ -152,7 +187,7 @@ func TestCustomerKey(t *testing.T) {
 func TestDescribe(t *testing.T) {
 	ended := time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC)
 	plan := DefaultPolicy().PlanDeletion("c-1", &ended, ended.AddDate(1, 0, 0))
-	rep := &ErasureReport{Total: ErasureCounts{Anonymised: 3, Restricted: 2}}
+	rep := &ErasureReport{Total: ErasureCounts{Anonymised: 3, Restricted: 2, Conversations: 4, Turns: 17}}
 	got := map[Category]Statement{}
 	for _, st := range Describe(plan, rep) {
 		got[st.Category] = st
@@ -166,6 +201,7 @@ func TestDescribe(t *testing.T) {
 		{RiskEvents, []string{"3 journey event(s) anonymised"}},
 		{Behaviour, []string{"deleted"}},
 		{Consents, []string{"until 2028-06-01"}},
+		{Conversations, []string{"4 customer-service conversation(s) anonymised", "only counts remain"}},
 	} {
 		for _, p := range tt.parts {
 			if !strings.Contains(got[tt.c].Done, p) {

@@ -25,6 +25,10 @@ const (
 	Consents Category = "consents"
 	// SubjectRequests: the data-subject requests and how they were handled.
 	SubjectRequests Category = "subject_requests"
+	// Conversations: customer-service sessions, their transcripts (the
+	// customer's words, the replies, the channel's message ids) and their
+	// ratings.
+	Conversations Category = "conversations"
 )
 
 // Disposal is what happens to a category on deletion.
@@ -75,6 +79,7 @@ var DefaultRules = []Rule{
 	{Contact, 0, "", Delete},
 	{Consents, LimitationYears, "proof of lawful processing for the civil limitation period (民法典 第188条)", Delete},
 	{SubjectRequests, LimitationYears, "proof of how the request was handled for the civil limitation period (民法典 第188条)", Delete},
+	{Conversations, 0, "", Anonymise},
 }
 
 // Policy is a firm's privacy configuration.

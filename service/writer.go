@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"time"
 
@@ -21,6 +22,10 @@ type writer struct {
 	cur      *batch
 	kick     chan struct{}
 	flushReq chan chan error
+	// gone are the sessions Forget dropped: their changes are refused,
+	// so that nothing stores them again after the erasure.
+	gone      map[string]struct{}
+	goneOrder []string
 }
 
 // batch is one transaction's worth of changes. done is closed when it
@@ -59,6 +64,10 @@ func (w *writer) room(max int) error {
 // and returns the batch that will hold them.
 func (w *writer) add(s *Session, ts ...*Turn) *batch {
 	w.mu.Lock()
+	if _, ok := w.gone[s.ID]; ok {
+		w.mu.Unlock()
+		return refusedBatch(s.ID)
+	}
 	b := w.cur
 	if _, ok := b.sessions[s.ID]; !ok {
 		b.order = append(b.order, s.ID)
@@ -104,13 +113,16 @@ func (w *writer) putBack(b *batch) {
 	c := w.cur
 	var order []string
 	for _, id := range b.order {
+		if _, gone := w.gone[id]; gone {
+			continue
+		}
 		if _, newer := c.sessions[id]; !newer {
 			c.sessions[id] = b.sessions[id]
 			order = append(order, id)
 		}
 	}
 	c.order = append(order, c.order...)
-	c.turns = append(b.turns, c.turns...)
+	c.turns = append(slices.DeleteFunc(b.turns, func(t *Turn) bool { _, gone := w.gone[t.SessionID]; return gone }), c.turns...)
 }
 
 func (s *Service) flushLoop() {

@@ -39,6 +39,9 @@ func (db *DB) Erase(ctx context.Context, e *privacy.Erasure) (*privacy.ErasureRe
 	if e == nil || e.RequestID == "" || e.CustomerID == "" || !guard.IsAnonymous(e.Token) {
 		return nil, xiaobao.Errorf(xiaobao.EINVALID, "erasure needs a request, a customer and an anonymous token")
 	}
+	if e.Conversations != privacy.Anonymise && e.Conversations != privacy.Delete {
+		return nil, xiaobao.Errorf(xiaobao.EINVALID, "erasure of %s: conversations are anonymised or deleted, not %q", e.RequestID, e.Conversations)
+	}
 	if err := checkText("erasure", e.RequestID, e.CustomerID, e.By); err != nil {
 		return nil, err
 	}
@@ -75,22 +78,27 @@ func (db *DB) Erase(ctx context.Context, e *privacy.Erasure) (*privacy.ErasureRe
 		if err != nil {
 			return err
 		}
-		if len(recs) == 0 {
-			return nil
-		}
-		// Records leave records: never let MaxSeq go below what was stored.
-		if _, err := tx.ExecContext(ctx, `INSERT INTO seq_floor (id, seq) SELECT 1, coalesce(max(seq), 0) FROM records WHERE true
-			ON CONFLICT (id) DO UPDATE SET seq = max(seq_floor.seq, excluded.seq)`); err != nil {
-			return err
+		if len(recs) > 0 {
+			// Records leave records: never let MaxSeq go below what was stored.
+			if _, err := tx.ExecContext(ctx, `INSERT INTO seq_floor (id, seq) SELECT 1, coalesce(max(seq), 0) FROM records WHERE true
+				ON CONFLICT (id) DO UPDATE SET seq = max(seq_floor.seq, excluded.seq)`); err != nil {
+				return err
+			}
 		}
 		for _, r := range recs {
 			if err := db.eraseRecord(ctx, tx, e, key, r, &run); err != nil {
 				return fmt.Errorf("record %d: %w", r.seq, err)
 			}
 		}
+		if err := eraseConversations(ctx, tx, e, &run); err != nil {
+			return fmt.Errorf("conversations: %w", err)
+		}
+		if run.Zero() {
+			return nil
+		}
 		_, err = tx.ExecContext(ctx, `UPDATE erasures SET last_run_at = ?, anonymised = anonymised + ?, restricted = restricted + ?,
-			deleted = deleted + ?, outcomes = outcomes + ? WHERE request_id = ?`,
-			toMicro(e.At), run.Anonymised, run.Restricted, run.Deleted, run.Outcomes, e.RequestID)
+			deleted = deleted + ?, outcomes = outcomes + ?, conversations = conversations + ?, turns = turns + ? WHERE request_id = ?`,
+			toMicro(e.At), run.Anonymised, run.Restricted, run.Deleted, run.Outcomes, run.Conversations, run.Turns, e.RequestID)
 		return err
 	})
 	if err != nil {
@@ -212,15 +220,73 @@ func (db *DB) eraseRecord(ctx context.Context, tx *sql.Tx, e *privacy.Erasure, k
 	return err
 }
 
+// eraseConversations anonymises or deletes the customer's service
+// sessions and deletes their turns. An anonymised session gets a new id
+// and is closed if it was not: a session with a person would otherwise be
+// given back to an agent at the next start.
+func eraseConversations(ctx context.Context, tx *sql.Tx, e *privacy.Erasure, run *privacy.ErasureCounts) error {
+	rows, err := tx.QueryContext(ctx, `SELECT id FROM service_sessions WHERE customer_id = ? ORDER BY opened_at, id`, e.CustomerID)
+	if err != nil {
+		return err
+	}
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return err
+		}
+		ids = append(ids, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, id := range ids {
+		res, err := tx.ExecContext(ctx, `DELETE FROM service_turns WHERE session_id = ?`, id)
+		if err != nil {
+			return fmt.Errorf("session %s: %w", id, err)
+		}
+		n, _ := res.RowsAffected()
+		run.Turns += int(n)
+		// A "this helped" verdict waiting for review holds the customer's
+		// words; an accepted one is the firm's content, vouched for by staff.
+		if _, err := tx.ExecContext(ctx, `DELETE FROM faq_examples WHERE by = ? AND status = 'pending'`, "session:"+id); err != nil {
+			return fmt.Errorf("session %s: %w", id, err)
+		}
+		if e.Conversations == privacy.Delete {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM service_feedback WHERE session_id = ?`, id); err != nil {
+				return fmt.Errorf("session %s: %w", id, err)
+			}
+			_, err = tx.ExecContext(ctx, `DELETE FROM service_sessions WHERE id = ?`, id)
+		} else {
+			// The verdicts on answers follow the session: the answer
+			// statistics still count them.
+			anon := privacy.AnonymousSessionID()
+			if _, err := tx.ExecContext(ctx, `UPDATE service_feedback SET session_id = ? WHERE session_id = ?`, anon, id); err != nil {
+				return fmt.Errorf("session %s: %w", id, err)
+			}
+			_, err = tx.ExecContext(ctx, `UPDATE service_sessions SET id = ?, customer_id = ?, csat_comment = '', clarifying = 0,
+				status = 'closed', closed_at = coalesce(closed_at, ?), closed_by = CASE WHEN status = 'closed' THEN closed_by ELSE 'erasure' END
+				WHERE id = ?`, anon, e.Token, toMicro(e.At), id)
+		}
+		if err != nil {
+			return fmt.Errorf("session %s: %w", id, err)
+		}
+		run.Conversations++
+	}
+	return nil
+}
+
 // Erasure returns the report of a request's erasure.
 func (db *DB) Erasure(ctx context.Context, requestID string) (*privacy.ErasureReport, error) {
 	var (
 		rep         privacy.ErasureReport
 		first, last int64
 	)
-	err := db.r.QueryRowContext(ctx, `SELECT request_id, executed_at, executed_by, last_run_at, anonymised, restricted, deleted, outcomes
-		FROM erasures WHERE request_id = ?`, requestID).Scan(&rep.RequestID, &first, &rep.ExecutedBy, &last,
-		&rep.Total.Anonymised, &rep.Total.Restricted, &rep.Total.Deleted, &rep.Total.Outcomes)
+	err := db.r.QueryRowContext(ctx, `SELECT request_id, executed_at, executed_by, last_run_at, anonymised, restricted, deleted, outcomes,
+		conversations, turns FROM erasures WHERE request_id = ?`, requestID).Scan(&rep.RequestID, &first, &rep.ExecutedBy, &last,
+		&rep.Total.Anonymised, &rep.Total.Restricted, &rep.Total.Deleted, &rep.Total.Outcomes, &rep.Total.Conversations, &rep.Total.Turns)
 	if err == sql.ErrNoRows {
 		return nil, notFound("no erasure of subject request %q", requestID)
 	} else if err != nil {

@@ -11,8 +11,10 @@ import (
 	"time"
 
 	"github.com/xiaobao-org/xiaobao"
+	"github.com/xiaobao-org/xiaobao/faq"
 	"github.com/xiaobao-org/xiaobao/guard"
 	"github.com/xiaobao-org/xiaobao/privacy"
+	"github.com/xiaobao-org/xiaobao/service"
 	"github.com/xiaobao-org/xiaobao/vault"
 )
 
@@ -21,6 +23,8 @@ type ErasureStore interface {
 	Store
 	privacy.Store
 	privacy.ErasureStore
+	service.Store
+	faq.Store
 	vault.KeyStore
 	SetSealer(guard.Sealer)
 }
@@ -61,6 +65,70 @@ func erasureRecord(seq int64, customer string, typ guard.EventType) *guard.Recor
 		Explanation: &guard.Explanation{RuleScore: 0.5, RuleAction: guard.Friction, Escalation: "after 2 on " + erasedAccount},
 		DecidedAt:   at.Add(time.Millisecond)}
 	return &guard.Record{Seq: seq, Event: ev, Decision: d}
+}
+
+// saveConversation stores a service session of customer with id, opened
+// at at, with a customer turn (a message id, the customer's words naming
+// erasedName, the reply kept for retries) and the bot's answer; status
+// closed also gives it a rating with a comment, and a verdict on the
+// answer.
+func saveConversation(t *testing.T, s ErasureStore, id, customer, status string, at time.Time) *service.Session {
+	t.Helper()
+	ctx := context.Background()
+	yes, four := true, 4
+	se := &service.Session{ID: id, CustomerID: customer, Channel: "app", Status: status, OpenedAt: at, UpdatedAt: at.Add(time.Minute), Turns: 2,
+		Queue: "fraud", Priority: 1, RouteReason: "疑似正在被骗", Warnings: []string{service.ScamVictim}, ScamType: "impersonated_police",
+		Topics: []string{"transfer_held"}, AgentID: "agent-1", HandedOffAt: &at}
+	if status == service.StatusClosed {
+		closed := at.Add(2 * time.Minute)
+		se.ClosedAt, se.Resolved, se.CSAT, se.CSATComment, se.CSATAt, se.ClosedBy = &closed, &yes, &four, "谢谢，我是"+erasedName, &closed, "agent"
+	}
+	reply := &service.AskResult{SessionID: id, Turn: 1, Answers: []service.Answer{{FAQID: "faq_safe", Score: 0.8, Answer: "请不要转账"}},
+		Warnings: []service.Warning{}, Route: service.Route{Queue: "fraud", Priority: 1, Reason: "疑似正在被骗"}}
+	turns := []*service.Turn{
+		{SessionID: id, Seq: 1, At: at, Role: service.RoleCustomer, Text: "我是" + erasedName + "，对方让我转到安全账户", MessageID: "msg-" + id, Reply: reply,
+			Warnings: []service.Warning{{Kind: service.ScamVictim, Score: 0.9, Type: "impersonated_police"}}},
+		{SessionID: id, Seq: 2, At: at, Role: service.RoleBot, Text: "请不要转账，" + erasedName, FAQID: "faq_safe", Score: 0.8},
+	}
+	if err := s.SaveServiceSessions(ctx, []*service.Session{se}, turns); err != nil {
+		t.Fatal(err)
+	}
+	if status == service.StatusClosed {
+		if err := s.PutServiceFeedback(ctx, &service.Feedback{SessionID: id, Turn: 1, FAQID: "faq_safe", Helpful: true, At: at.Add(time.Minute)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The verdict's text waiting for review in the FAQ.
+	ex := faq.FeedbackExample("我是"+erasedName+"，对方让我转到安全账户 "+id, "faq_safe", id, at)
+	if _, err := s.AddFAQExamples(ctx, []faq.Example{ex}); err != nil {
+		t.Fatal(err)
+	}
+	return se
+}
+
+// requireNoConversation fails unless nothing of the session id (opened by
+// customer) can be found: not the session, its turns, its replies, its
+// verdicts.
+func requireNoConversation(t *testing.T, s ErasureStore, id, customer string) {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := s.ServiceSession(ctx, id); xiaobao.ErrorCode(err) != xiaobao.ENOTFOUND {
+		t.Errorf("session %s after the erasure: %v, want not found", id, err)
+	}
+	if ts, err := s.ServiceTurns(ctx, id); err != nil || len(ts) != 0 {
+		t.Errorf("turns of %s after the erasure: %d, %v", id, len(ts), err)
+	}
+	for _, q := range []service.ReplyQuery{{SessionID: id, MessageID: "msg-" + id}, {CustomerID: customer, Channel: "app", MessageID: "msg-" + id}} {
+		if _, err := s.ServiceReply(ctx, q); xiaobao.ErrorCode(err) != xiaobao.ENOTFOUND {
+			t.Errorf("reply %+v after the erasure: %v, want not found", q, err)
+		}
+	}
+	if _, err := s.ServiceFeedback(ctx, id, 1); xiaobao.ErrorCode(err) != xiaobao.ENOTFOUND {
+		t.Errorf("feedback on %s after the erasure: %v, want not found", id, err)
+	}
+	if ss, err := s.FindServiceSessions(ctx, service.SessionFilter{CustomerID: customer}); err != nil || len(ss) != 0 {
+		t.Errorf("sessions of %s after the erasure: %d, %v", customer, len(ss), err)
+	}
 }
 
 // ExerciseErasure runs the erasure conformance suite, with and without
@@ -105,6 +173,13 @@ func exerciseErasure(t *testing.T, s ErasureStore) {
 	}
 	at := time.Date(2026, 6, 1, 8, 0, 0, 0, time.UTC)
 	ended := at.AddDate(-1, 0, 0)
+	// Two conversations of the customer, one rated and closed, one still
+	// with an agent; one of another customer.
+	talks := []*service.Session{
+		saveConversation(t, s, "ses-er-closed", erasedCustomer, service.StatusClosed, at.Add(-48*time.Hour)),
+		saveConversation(t, s, "ses-er-live", erasedCustomer, service.StatusHandedOff, at.Add(-time.Hour)),
+	}
+	otherTalk := saveConversation(t, s, "ses-other", "cus-other", service.StatusClosed, at.Add(-2*time.Hour))
 	if _, _, err := s.RecordConsent(ctx, &privacy.Consent{CustomerID: erasedCustomer, Purpose: privacy.Marketing, Granted: true,
 		Channel: privacy.ChannelApp, PolicyVersion: "1", At: ended.AddDate(-1, 0, 0), IdempotencyKey: "er-consent", RecordedAt: at, RecordedBy: "key:k"}); err != nil {
 		t.Fatal(err)
@@ -132,7 +207,7 @@ func exerciseErasure(t *testing.T, s ErasureStore) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := privacy.ErasureCounts{Anonymised: 4, Restricted: 2, Outcomes: 2}
+	want := privacy.ErasureCounts{Anonymised: 4, Restricted: 2, Outcomes: 2, Conversations: 2, Turns: 4}
 	if rep.Run != want || rep.Total != want {
 		t.Errorf("Erase run %+v total %+v, want %+v", rep.Run, rep.Total, want)
 	}
@@ -270,6 +345,76 @@ func exerciseErasure(t *testing.T, s ErasureStore) {
 		t.Errorf("MaxSeq = %d, %v; want 7 although seq 7 was restricted", max, err)
 	}
 
+	// Conversations: the sessions keep what the statistics count under
+	// the same token as the records and new ids; the turns, the comment
+	// and the link to the customer are gone.
+	for _, se := range talks {
+		requireNoConversation(t, s, se.ID, erasedCustomer)
+	}
+	allTalks, err := s.FindServiceSessions(ctx, service.SessionFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(allTalks) != 3 {
+		t.Fatalf("sessions after the erasure: %d, want 3", len(allTalks))
+	}
+	for i, got := range allTalks {
+		if got.ID == otherTalk.ID {
+			if got.CustomerID != "cus-other" || got.CSATComment == "" {
+				t.Errorf("the other customer's session changed: %+v", got)
+			}
+			continue
+		}
+		orig := talks[1]
+		if i == 2 {
+			orig = talks[0]
+		}
+		if !guard.IsAnonymous(got.ID) || got.ID == orig.ID || got.CustomerID != token {
+			t.Errorf("anonymised session id %q customer %q, want new anonymous id and the records' token %q", got.ID, got.CustomerID, token)
+		}
+		if !got.OpenedAt.Equal(orig.OpenedAt) || got.Channel != orig.Channel || got.Queue != orig.Queue || got.RouteReason != orig.RouteReason ||
+			got.AgentID != orig.AgentID || got.ScamType != orig.ScamType || !slices.Equal(got.Warnings, orig.Warnings) ||
+			!slices.Equal(got.Topics, orig.Topics) || got.Turns != orig.Turns || got.Status != service.StatusClosed || got.CSATComment != "" {
+			t.Errorf("anonymised session %+v lost what the statistics count (was %+v)", got, orig)
+		}
+		if orig.Status == service.StatusClosed {
+			if got.CSAT == nil || *got.CSAT != 4 || got.Resolved == nil || !*got.Resolved || got.ClosedBy != "agent" || !got.ClosedAt.Equal(*orig.ClosedAt) {
+				t.Errorf("anonymised closed session %+v", got)
+			}
+		} else if got.ClosedBy != "erasure" || got.ClosedAt == nil || !got.ClosedAt.Equal(at) || got.Resolved != nil {
+			t.Errorf("session with an agent: %+v, want closed by the erasure at %v", got, at)
+		}
+		if ts, err := s.ServiceTurns(ctx, got.ID); err != nil || len(ts) != 0 {
+			t.Errorf("turns of the anonymised session: %d, %v", len(ts), err)
+		}
+		js, _ := json.Marshal(got)
+		requireNoTrace(t, "anonymised session", js)
+	}
+	if ts, err := s.ServiceTurns(ctx, otherTalk.ID); err != nil || len(ts) != 2 {
+		t.Errorf("turns of the other customer's session: %d, %v", len(ts), err)
+	}
+	// Their texts waiting for review in the FAQ are gone; the other
+	// customer's stays.
+	if ex, err := s.FAQExamples(ctx, faq.ExamplePending, 0); err != nil || len(ex) != 1 || ex[0].By != "session:"+otherTalk.ID {
+		t.Errorf("pending FAQ examples after the erasure = %+v, %v; want only the other customer's", ex, err)
+	}
+	// The verdict on an answer follows its session, for the statistics.
+	fb, err := s.ServiceFeedbackBetween(ctx, at.AddDate(0, 0, -7), at)
+	if err != nil {
+		t.Fatal(err)
+	}
+	anonFB := 0
+	for _, f := range fb {
+		if guard.IsAnonymous(f.SessionID) {
+			anonFB++
+		} else if f.SessionID != otherTalk.ID {
+			t.Errorf("feedback %+v after the erasure", f)
+		}
+	}
+	if len(fb) != 2 || anonFB != 1 {
+		t.Errorf("feedback after the erasure: %d, %d anonymised; want 2, 1", len(fb), anonFB)
+	}
+
 	// The restricted records are kept as they were, for the legal
 	// obligation only.
 	requireRestricted := func(want ...int64) {
@@ -404,6 +549,32 @@ func exerciseErasure(t *testing.T, s ErasureStore) {
 	if err != nil || !ro.Run.Zero() || ro.Restrictions[0].DeletableAt == nil || !ro.Restrictions[0].DeletableAt.Equal(did) && !ro.Restrictions[0].DeletableAt.Equal(dtx) {
 		t.Errorf("Erase once the relationship ended = %+v, %v", ro, err)
 	}
+
+	// A firm may delete conversations instead: the sessions go with their
+	// turns and the verdicts on their answers.
+	del := privacy.DefaultPolicy()
+	del.Rules = slices.Clone(del.Rules)
+	for i := range del.Rules {
+		if del.Rules[i].Category == privacy.Conversations {
+			del.Rules[i].Otherwise = privacy.Delete
+		}
+	}
+	saveConversation(t, s, "ses-del", "cus-talk-del", service.StatusClosed, at)
+	rd := &privacy.Request{ID: "dsr-talk-del", CustomerID: "cus-talk-del", Kind: privacy.KindDeletion, Status: privacy.StatusInProgress}
+	for run, wantRun := range []privacy.ErasureCounts{{Conversations: 1, Turns: 2}, {}} {
+		ed, _, err := privacy.NewErasure(rd, del, 0, "key:admin", at)
+		if err != nil || ed.Conversations != privacy.Delete {
+			t.Fatalf("NewErasure deleting conversations = %+v, %v", ed, err)
+		}
+		rep, err := s.Erase(ctx, ed)
+		if err != nil || rep.Run != wantRun || rep.Total != (privacy.ErasureCounts{Conversations: 1, Turns: 2}) {
+			t.Errorf("run %d deleting conversations = %+v, %v; want run %+v", run, rep, err, wantRun)
+		}
+	}
+	requireNoConversation(t, s, "ses-del", "cus-talk-del")
+	if all, err := s.FindServiceSessions(ctx, service.SessionFilter{}); err != nil || len(all) != 3 {
+		t.Errorf("sessions after deleting one customer's: %d, %v; want the 3 of before", len(all), err)
+	}
 }
 
 // exerciseConcurrentErasure runs one erasure four times at once: the
@@ -413,6 +584,7 @@ func exerciseConcurrentErasure(t *testing.T, s ErasureStore) {
 	mustSave(t, s, erasureRecord(101, "cus-race", guard.Login), erasureRecord(102, "cus-race", guard.Transfer), erasureRecord(103, "cus-race", guard.ProfileChange))
 	req := &privacy.Request{ID: "dsr-race", CustomerID: "cus-race", Kind: privacy.KindDeletion, Status: privacy.StatusInProgress}
 	at := time.Date(2026, 6, 1, 8, 0, 0, 0, time.UTC)
+	saveConversation(t, s, "ses-race", "cus-race", service.StatusClosed, at.Add(-time.Hour))
 	runs := make([]privacy.ErasureCounts, 4)
 	var wg sync.WaitGroup
 	for i := range runs {
@@ -435,7 +607,7 @@ func exerciseConcurrentErasure(t *testing.T, s ErasureStore) {
 	for _, r := range runs {
 		sum = sum.Add(r)
 	}
-	want := privacy.ErasureCounts{Anonymised: 2, Restricted: 1}
+	want := privacy.ErasureCounts{Anonymised: 2, Restricted: 1, Conversations: 1, Turns: 2}
 	if sum != want {
 		t.Errorf("concurrent runs erased %+v in all, want %+v", sum, want)
 	}
