@@ -106,25 +106,45 @@ func (ix *index) fitScorer() *scorer {
 		return nil
 	}
 	// Texts 0, 1, 2 mod 4 train the weights; 3 mod 4 calibrate.
-	var train, hold [][]sample
+	var train, hold, present [][]sample
 	for _, g := range groupByQuery(samples) {
 		if (g[0].q/2)%4 == 3 {
 			hold = append(hold, g)
-		} else {
-			train = append(train, g)
+			continue
+		}
+		train = append(train, g)
+		if g[0].q%2 == 0 {
+			present = append(present, g)
 		}
 	}
-	w, ok := softmaxFit(train)
+	// Stage one ranks: the conditional logit on the texts whose entry is
+	// in the base. Asking the same weights to also tell texts the base
+	// cannot answer from those it can (stage two's job) costs ranking: on
+	// BQ, one stage for both reaches P@1 0.344, hit@5 0.720 (five draws),
+	// two stages 0.349, 0.727.
+	w, ok := softmaxFit(present)
 	if !ok {
 		return nil
 	}
 	sc := &scorer{w: w}
+	// Stage two: the margin against "none", from the rank score and the
+	// best candidate's features, fitted on every training text (those
+	// whose entry was left out too). Its weight on the rank score must be
+	// positive, or it would reorder the candidates.
+	if none, ok := softmaxFit(sc.noneGroups(train)); ok && none[rankSlot] > 0 {
+		sc.none = &none
+	} else if w, ok = softmaxFit(train); ok { // one stage, as before
+		sc.w = w
+	} else {
+		return nil
+	}
 	var margins, ys []float64
-	for _, g := range hold {
+	for _, g := range sc.noneGroups(hold) {
 		zs := make([]float64, len(g))
 		for i, s := range g {
-			for j, x := range s.x {
-				zs[i] += w[j] * x
+			zs[i] = s.x[rankSlot]
+			if sc.none != nil {
+				zs[i] = sc.noneMargin(&s.x, s.x[rankSlot])
 			}
 		}
 		for i, p := range softmaxNull(zs) {
@@ -136,6 +156,31 @@ func (ix *index) fitScorer() *scorer {
 		sc.cal = cal
 	}
 	return sc
+}
+
+// noneGroups are fitting texts' candidates as stage two sees them: each
+// the features of the text's best candidate by rank score, with the
+// candidate's own rank score in slot rankSlot.
+func (s *scorer) noneGroups(groups [][]sample) [][]sample {
+	out := make([][]sample, len(groups))
+	for gi, g := range groups {
+		rs := make([]float64, len(g))
+		best := 0
+		for i := range g {
+			rs[i] = s.rank(&g[i].x)
+			if rs[i] > rs[best] {
+				best = i
+			}
+		}
+		o := make([]sample, len(g))
+		for i := range g {
+			o[i] = g[i]
+			o[i].x = g[best].x
+			o[i].x[rankSlot] = rs[i]
+		}
+		out[gi] = o
+	}
+	return out
 }
 
 func groupByQuery(samples []sample) [][]sample {

@@ -38,29 +38,76 @@ func (f *features) vec(v *[nFeatures]float64) {
 var featureNames = [nFeatures]string{"bm25_sent", "bm25_entry", "gap", "uni_q", "bi_q", "uni_s", "bi_s", "bi_entry", "lcs", "len_ratio", "cent", "cos_sent", "top3", "cent_gap", "trans", "bias"}
 
 // scorer turns features into a margin and a margin into a calibrated
-// probability.
+// probability. A fitted scorer has two stages (fit.go): w ranks a text's
+// candidates (rank score r = w·x), and none turns r into the margin
+// against the "none of them" option, from the features of the text's
+// best candidate: margin = none·x', where x' is the best candidate's
+// feature vector with r in slot rankSlot. The second stage shifts all the
+// candidates of a text alike and scales r by a positive factor, so it
+// never changes their order. The prior scorer has only w (margin = r).
 type scorer struct {
-	w   [nFeatures]float64
-	cal *model.Calibration
+	w    [nFeatures]float64
+	none *[nFeatures]float64
+	cal  *model.Calibration
 }
 
+// rankSlot is the slot of x' that carries the rank score: the gap
+// feature's, which is about 0 for the best candidate anyway.
+const rankSlot = 2
+
+func (s *scorer) rank(x *[nFeatures]float64) float64 {
+	var r float64
+	for i, v := range x {
+		r += s.w[i] * v
+	}
+	return r
+}
+
+// noneMargin is the margin of a candidate of rank score r when the
+// text's best candidate has features best.
+func (s *scorer) noneMargin(best *[nFeatures]float64, r float64) float64 {
+	if s.none == nil {
+		return r
+	}
+	var z float64
+	for i, v := range best {
+		if i == rankSlot {
+			v = r
+		}
+		z += s.none[i] * v
+	}
+	return z
+}
+
+// margin is the margin of a candidate judged alone (it is its own best).
 func (s *scorer) margin(f *features) float64 {
 	var v [nFeatures]float64
 	f.vec(&v)
-	var z float64
-	for i, x := range v {
-		z += s.w[i] * x
-	}
-	return z
+	return s.noneMargin(&v, s.rank(&v))
 }
 
 // score sets the margin and the calibrated probability of each
 // candidate of one text.
 func (s *scorer) score(cs []candidate) {
 	zs := make([]float64, len(cs))
+	best := 0
 	for i := range cs {
-		cs[i].z = s.margin(&cs[i].f)
-		zs[i] = cs[i].z
+		var x [nFeatures]float64
+		cs[i].f.vec(&x)
+		zs[i] = s.rank(&x)
+		if zs[i] > zs[best] {
+			best = i
+		}
+	}
+	if s.none != nil && len(cs) > 0 {
+		var top [nFeatures]float64
+		cs[best].f.vec(&top)
+		for i := range zs {
+			zs[i] = s.noneMargin(&top, zs[i])
+		}
+	}
+	for i := range cs {
+		cs[i].z = zs[i]
 	}
 	for i, p := range softmaxNull(zs) {
 		if s.cal != nil {
