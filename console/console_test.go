@@ -9,9 +9,11 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/xiaobao-org/xiaobao/guard"
 	"github.com/xiaobao-org/xiaobao/report"
+	"github.com/xiaobao-org/xiaobao/service"
 )
 
 func catalogue(t *testing.T, lang string) map[string]string {
@@ -55,13 +57,15 @@ func TestCataloguesMatch(t *testing.T) {
 
 // TestEveryStringInCatalogue checks that every message the page and the
 // scripts name exists, and that every vocabulary value the server sends
-// (actions, journey nodes, outcomes, figures) has a translation.
+// (actions, journey nodes, outcomes, figures, the service module's
+// warnings, session states, turn roles, default queues and their
+// strategies) has a translation.
 func TestEveryStringInCatalogue(t *testing.T) {
 	zh := catalogue(t, "zh-CN")
 	files := Files()
 	literal := regexp.MustCompile(`\bt\('([a-z_0-9.]*[a-z0-9])'`)
 	attr := regexp.MustCompile(`data-i18n(?:-aria|-ph)?="([a-z_0-9.]+)"`)
-	keyish := regexp.MustCompile(`'((?:dash|dec|rules|lists|graph|fig|login|app|cases)\.[a-z_0-9]*[a-z0-9])'`)
+	keyish := regexp.MustCompile(`'((?:dash|dec|rules|lists|graph|fig|login|app|cases|svc)\.[a-z_0-9]*[a-z0-9])'`)
 	n := 0
 	err := fs.WalkDir(files, ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() || strings.HasPrefix(p, "vendor/") || !(strings.HasSuffix(p, ".js") || strings.HasSuffix(p, ".html")) {
@@ -99,6 +103,18 @@ func TestEveryStringInCatalogue(t *testing.T) {
 	}
 	for _, k := range guard.EntityKinds {
 		want = append(want, "kind."+string(k))
+	}
+	for _, k := range []string{service.ScamVictim, service.ComplaintRisk, service.Vulnerable} {
+		want = append(want, "svcwarn."+k)
+	}
+	for _, st := range []string{service.StatusOpen, service.StatusQueued, service.StatusHandedOff, service.StatusClosed} {
+		want = append(want, "svcstatus."+st)
+	}
+	for _, r := range []string{service.RoleCustomer, service.RoleBot, service.RoleAgent, service.RoleSystem} {
+		want = append(want, "svcrole."+r)
+	}
+	for _, q := range service.DefaultQueues(time.Time{}) {
+		want = append(want, "svcqueue."+q.Name, "svcstrategy."+string(q.Strategy))
 	}
 	ft := reflect.TypeFor[report.Figures]()
 	for i := range ft.NumField() {

@@ -393,13 +393,117 @@ func TestConsoleInBrowser(t *testing.T) {
 	step("lists", hash("#/lists"), chromedp.WaitVisible(chromedp.CSS("#list-table")))
 	step("graph", hash("#/graph/customer/cust-0"), chromedp.WaitVisible(chromedp.CSS("#graph-paths li")))
 	shot("console-graph")
+
+	// Customer service: a customer asks twice, says the first answer
+	// helped (a pending example for the FAQ editors) and the second did
+	// not, is handed to an agent and rates the session; another customer
+	// tells of a scam. Then the screen: the figures, the queues, the
+	// example accepted, a transcript.
+	svc := func(method, path, body string, out any) {
+		t.Helper()
+		if resp := call(t, method, base+path, body, out); resp.StatusCode >= 300 {
+			t.Fatalf("%s %s: %d", method, path, resp.StatusCode)
+		}
+	}
+	type askResult struct {
+		SessionID string `json:"session_id"`
+		Turn      int    `json:"turn"`
+		Answers   []struct {
+			FAQID string `json:"faq_id"`
+		} `json:"answers"`
+	}
+	svc("PUT", "/v1/service/agents/agent-1", `{"name":"坐席 小王","skills":["general","repayment"],"presence":"online","capacity":3}`, nil)
+	var ask1, ask2, scam askResult
+	svc("POST", "/v1/service/ask", `{"text":"我想一次性把钱全还了","customer_id":"cust-svc-1","channel":"app"}`, &ask1)
+	svc("POST", "/v1/service/ask", `{"text":"提前还款要手续费吗","customer_id":"cust-svc-1","channel":"app","session_id":"`+ask1.SessionID+`"}`, &ask2)
+	if len(ask1.Answers) == 0 || len(ask2.Answers) == 0 {
+		t.Fatalf("asks without answers: %+v %+v", ask1, ask2)
+	}
+	verdict := func(turn int, faqID string, helpful bool) string {
+		return fmt.Sprintf(`{"turn":%d,"faq_id":%q,"helpful":%t}`, turn, faqID, helpful)
+	}
+	svc("POST", "/v1/service/sessions/"+ask1.SessionID+"/feedback", verdict(ask1.Turn, ask1.Answers[0].FAQID, true), nil)
+	svc("POST", "/v1/service/sessions/"+ask1.SessionID+"/feedback", verdict(ask2.Turn, ask2.Answers[0].FAQID, false), nil)
+	svc("POST", "/v1/service/sessions/"+ask1.SessionID+"/handoff", `{"queue":"repayment"}`, nil)
+	svc("POST", "/v1/service/sessions/"+ask1.SessionID+"/csat", `{"score":5}`, nil)
+	svc("POST", "/v1/service/sessions/"+ask1.SessionID+"/close", `{"resolved":true}`, nil)
+	svc("POST", "/v1/service/ask", `{"text":"对方让我把钱转到安全账户","customer_id":"cust-svc-2","channel":"hotline"}`, &scam)
+	var entry struct{ Questions []string }
+	svc("GET", "/v1/service/faqs/"+ask1.Answers[0].FAQID, "", &entry)
+
+	step("service", hash("#/service"), chromedp.WaitVisible(chromedp.CSS(`#svc-kpis .kpi[data-key="sessions"]`)),
+		chromedp.WaitVisible(chromedp.CSS("#svc-queue-table")), chromedp.WaitVisible(chromedp.CSS("#svc-example-table tbody tr")),
+		chromedp.WaitVisible(chromedp.CSS("#svc-session-table tbody tr button")))
+	if v, err := chromedp.Run(bctx, chromedp.AttributeValue(chromedp.CSS(`#svc-kpis .kpi[data-key="sessions"] .kpi-value`), "data-value")); err != nil || v.Value != "2" {
+		t.Errorf("service sessions = %q (%v), want 2", v.Value, err)
+	}
+	if v := text(`#svc-kpis .kpi[data-key="helpful_rate"] .kpi-value`); v != "50%" {
+		t.Errorf("answers helpful = %q, want 50%%", v)
+	}
+	if v := text(`#svc-kpis .kpi[data-key="csat"] .kpi-value`); v != "5.00" {
+		t.Errorf("CSAT = %q, want 5.00", v)
+	}
+	if v := text(`#svc-warning-table tr[data-kind="scam_victim"]`); !strings.Contains(v, "疑似受骗") || !strings.HasSuffix(strings.TrimSpace(v), "1") {
+		t.Errorf("scam warnings row = %q", v)
+	}
+	if v := text("#svc-agent-table"); !strings.Contains(v, "agent-1") {
+		t.Errorf("agents table = %q, want agent-1", v)
+	}
+	if v := text("#svc-worst"); !strings.Contains(v, ask2.Answers[0].FAQID) {
+		t.Errorf("entries most often not helpful = %q, want %s", v, ask2.Answers[0].FAQID)
+	}
+	if v := text(`#svc-queue-table tr[data-queue="repayment"]`); !strings.Contains(v, "还款") {
+		t.Errorf("repayment queue row = %q", v)
+	}
+	if v := text("#svc-example-table tbody"); !strings.Contains(v, "一次性") {
+		t.Errorf("pending examples = %q, want the customer's words", v)
+	}
+	deadline = time.Now().Add(5 * time.Second)
+	for !strings.Contains(text("#svc-example-table tbody summary"), entry.Questions[0]) && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+	}
+	if v := text("#svc-example-table tbody summary"); !strings.Contains(v, entry.Questions[0]) {
+		t.Errorf("the example's entry shows as %q, want its standard question %q", v, entry.Questions[0])
+	}
+	step("a transcript", chromedp.Click(chromedp.CSS(`#svc-session-table tr[data-id="`+scam.SessionID+`"] button`)),
+		chromedp.WaitVisible(chromedp.CSS("#svc-turns li")))
+	if v := text("#svc-transcript"); !strings.Contains(v, "安全账户") || !strings.Contains(v, "疑似受骗") {
+		t.Errorf("transcript = %q, want the customer's words and the scam warning", v)
+	}
+	shot("console-service")
+	// Without service:admin the examples come without their buttons (the
+	// server would refuse them anyway): the same screen for the same user
+	// with that scope taken from the session the console keeps.
+	scopes := func(js string) chromedp.Action[chromedp.Void] {
+		return chromedp.Evaluate[chromedp.Void](`(() => { const u = JSON.parse(sessionStorage.getItem('xiaobao.user'));
+			u.scopes = ` + js + `; sessionStorage.setItem('xiaobao.user', JSON.stringify(u)); location.hash = '#/service/' + Date.now(); })()`)
+	}
+	step("review without service:admin", scopes(`u.scopes.filter((s) => s !== 'service:admin')`),
+		chromedp.WaitVisible(chromedp.CSS(`#svc-examples[data-can="read"] #svc-example-table tbody tr`)))
+	if n, err := chromedp.Run(bctx, chromedp.Evaluate[int](`document.querySelectorAll('#svc-examples button.btn-accept, #svc-examples button.btn-reject').length`)); err != nil || n != 0 {
+		t.Errorf("%d accept or reject buttons without service:admin (%v)", n, err)
+	}
+	step("review with it again", scopes(`[...u.scopes, 'service:admin']`),
+		chromedp.WaitVisible(chromedp.CSS(`#svc-examples[data-can="admin"] #svc-example-table .btn-accept`)))
+	step("accept the example", chromedp.Click(chromedp.CSS("#svc-example-table .btn-accept")), chromedp.WaitVisible(chromedp.CSS("#svc-examples-none")),
+		chromedp.Click(chromedp.CSS(`#svc-examples .seg button[data-status="active"]`)), chromedp.WaitVisible(chromedp.CSS("#svc-example-table tbody tr")))
+	if v := text("#svc-example-table tbody"); !strings.Contains(v, "一次性") {
+		t.Errorf("active examples = %q, want the accepted one", v)
+	}
+
 	step("english", hash("#/dashboard"), chromedp.WaitVisible(chromedp.CSS(`#kpis .kpi`)),
-		chromedp.Click(chromedp.CSS("#lang")), chromedp.WaitVisible(chromedp.CSS(`#kpis .kpi`)))
+		// The page is English once the catalogue is in: wait for that, not
+		// for the cards already there.
+		chromedp.Click(chromedp.CSS("#lang")), chromedp.WaitVisible(chromedp.CSS(`html[lang="en"] #kpis .kpi`)))
 	if nav := text("#nav"); !strings.Contains(nav, "Dashboard") || !strings.Contains(nav, "Decisions") {
 		t.Errorf("English nav: %q", nav)
 	}
 	if shots != "" {
 		shot("console-dashboard-en")
+	}
+	step("service in English", hash("#/service"), chromedp.WaitVisible(chromedp.CSS(`#svc-kpis .kpi`)))
+	if v := text(`#svc-queue-table tr[data-queue="fraud"]`); !strings.Contains(v, "Fraud") || !strings.Contains(v, "Round robin") {
+		t.Errorf("English fraud queue row: %q", v)
 	}
 	mu.Lock()
 	defer mu.Unlock()

@@ -1,5 +1,6 @@
 # Generates static/i18n/zh-CN.json and en.json from one table, so that the
-# two catalogues always have the same keys. Run: python3 console/i18nsrc/gen.py
+# two catalogues always have the same keys (cases.py and service.py add the
+# screens' own). Run: python3 console/i18nsrc/gen.py
 import json, os
 M = {
  'app.title': ('xiaobao 消保平台 · 控制台', 'xiaobao consumer protection · console'),
@@ -310,9 +311,10 @@ M = {
 }
 here = os.path.dirname(os.path.abspath(__file__))
 out = os.path.join(here, '..', 'static', 'i18n')
-extra = os.path.join(here, 'cases.py')
-if os.path.exists(extra):
-    exec(open(extra, encoding='utf-8').read())
+for extra in ('cases.py', 'service.py'):
+    extra = os.path.join(here, extra)
+    if os.path.exists(extra):
+        exec(open(extra, encoding='utf-8').read())
 for i, lang in enumerate(['zh-CN', 'en']):
     with open(os.path.join(out, lang + '.json'), 'w', encoding='utf-8') as f:
         json.dump({k: v[i] for k, v in sorted(M.items())}, f, ensure_ascii=False, indent=1)

@@ -190,7 +190,7 @@ function showChrome() {
 
 // firstScreen is where a user lands: the first screen of this order their
 // roles open (the modules register in whatever order they load).
-const LANDING = ['dashboard', 'cases', 'decisions', 'rules', 'lists', 'graph'];
+const LANDING = ['dashboard', 'cases', 'decisions', 'rules', 'lists', 'graph', 'service'];
 function firstScreen() {
   for (const name of LANDING) {
     const sc = screens[name];
@@ -199,7 +199,13 @@ function firstScreen() {
   return 'welcome';
 }
 
+// generation numbers the navigations: a screen whose render finishes
+// after a later navigation started is cleaned up at once, or its timers
+// would run on behind the screen that replaced it.
+let generation = 0;
+
 export async function route() {
+  const gen = ++generation;
   if (current && current.cleanup) current.cleanup();
   current = null;
   const main = document.getElementById('main');
@@ -218,6 +224,10 @@ export async function route() {
     return;
   }
   const cleanup = await sc.render(main, parts.slice(1));
+  if (gen !== generation) {
+    if (cleanup) cleanup();
+    return;
+  }
   current = { name, cleanup };
   translate(main);
   const h1 = main.querySelector('h1');
@@ -276,7 +286,7 @@ async function setLang(l) {
 async function start() {
   await Promise.all([loadCatalogue('zh-CN'), lang !== 'zh-CN' ? loadCatalogue(lang) : null, detectFeatures()]);
   // A screen that fails to load leaves the others working.
-  const mods = ['dashboard', 'decisions', 'rules', 'lists', 'graph'];
+  const mods = ['dashboard', 'decisions', 'rules', 'lists', 'graph', 'service'];
   if (features.cases) mods.push('cases');
   await Promise.all(mods.map((m) => import('./' + m + '.js').catch((e) => {
     console.error('screen ' + m + ' not loaded', e);
