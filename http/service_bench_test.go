@@ -20,6 +20,7 @@ import (
 	"github.com/xiaobao-org/xiaobao/guard"
 	"github.com/xiaobao-org/xiaobao/loadgen"
 	"github.com/xiaobao-org/xiaobao/service"
+	"github.com/xiaobao-org/xiaobao/sessionlog"
 	"github.com/xiaobao-org/xiaobao/sqlite"
 )
 
@@ -86,8 +87,13 @@ func BenchmarkServiceAskLoad(b *testing.B) {
 	if err := base.Upsert(faq.Starter()...); err != nil {
 		b.Fatal(err)
 	}
+	jnl, err := sessionlog.Open(filepath.Join(b.TempDir(), "service-log"), sessionlog.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer jnl.Close()
 	sv, err := service.Open(ctx, service.Config{Store: db, Answer: service.FAQAnswers(base), Normalize: faq.Normalize,
-		History: service.GuardHistory(g), Flag: g.Flag})
+		History: service.GuardHistory(g), Flag: g.Flag, Journal: jnl})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -103,8 +103,13 @@ type Config struct {
 	// IdleTimeout closes self-service sessions without a turn for this
 	// long (default 30 minutes).
 	IdleTimeout time.Duration
-	// FlushInterval is how often sessions and turns are written to the
-	// store (default 50 ms).
+	// Journal, if set, makes changes durable before they are stored: an
+	// answer waits for one append, and the store is written every
+	// FlushInterval behind it. Without one, an answer waits for a store
+	// commit.
+	Journal Journal
+	// FlushInterval is how often the store is written behind the journal,
+	// and how soon a failed store write is retried (default 50 ms).
 	FlushInterval time.Duration
 	// MaxPending bounds turns waiting to be stored; beyond it asks are
 	// refused with EOVERLOADED (default 100,000).
@@ -195,6 +200,9 @@ func Open(ctx context.Context, cfg Config) (*Service, error) {
 	s := &Service{cfg: cfg, store: cfg.Store, clock: cfg.Clock, log: cfg.Logger,
 		live: map[string]*live{}, contacts: map[string][]time.Time{}, stop: make(chan struct{})}
 	s.w.init()
+	if err := s.replayJournal(ctx); err != nil {
+		return nil, err
+	}
 	queues, err := s.store.ServiceQueues(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("load service queues: %w", err)
@@ -235,6 +243,40 @@ func Open(ctx context.Context, cfg Config) (*Service, error) {
 	return s, nil
 }
 
+// replayJournal stores what the journal holds from before a crash (in
+// order: the latest snapshot of a session wins, a turn already stored is
+// kept), then lets it forget.
+func (s *Service) replayJournal(ctx context.Context) error {
+	j := s.cfg.Journal
+	if j == nil {
+		return nil
+	}
+	bs, mark, err := j.Pending()
+	if err != nil {
+		return fmt.Errorf("read the service journal: %w", err)
+	}
+	if len(bs) == 0 {
+		return j.Stored(mark)
+	}
+	all := newBatch()
+	for _, jb := range bs {
+		b := newBatch()
+		for _, se := range jb.Sessions {
+			if _, ok := b.sessions[se.ID]; !ok {
+				b.order = append(b.order, se.ID)
+			}
+			b.sessions[se.ID] = se
+		}
+		b.turns = jb.Turns
+		merge(all, b)
+	}
+	if err := s.store.SaveServiceSessions(ctx, all.list(), all.turns); err != nil {
+		return fmt.Errorf("store the service journal: %w", err)
+	}
+	s.log.Info("service: journal replayed", "batches", len(bs), "sessions", len(all.order), "turns", len(all.turns))
+	return j.Stored(mark)
+}
+
 // Close writes what is pending and stops the background work. It does
 // not close the store.
 func (s *Service) Close() error {
@@ -242,7 +284,7 @@ func (s *Service) Close() error {
 	s.once.Do(func() {
 		close(s.stop)
 		s.wg.Wait()
-		err = s.flushNow()
+		err = s.flushNow(true)
 	})
 	return err
 }

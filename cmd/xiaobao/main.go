@@ -37,6 +37,7 @@ import (
 	"github.com/xiaobao-org/xiaobao/postgres"
 	"github.com/xiaobao-org/xiaobao/privacy"
 	"github.com/xiaobao-org/xiaobao/service"
+	"github.com/xiaobao-org/xiaobao/sessionlog"
 	"github.com/xiaobao-org/xiaobao/sqlite"
 	"github.com/xiaobao-org/xiaobao/staff"
 	"github.com/xiaobao-org/xiaobao/vault"
@@ -380,7 +381,14 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 	serviceMetrics := xhttp.NewServiceMetrics(reg)
-	serviceDesk, err := openService(ctx, st, st, svc, faqBase, logger, serviceMetrics, desk.onScamWarning)
+	// Like Guard's journal: an answer is given once its turn is logged in
+	// the data directory, and the store is written behind it.
+	sessionLog, err := sessionlog.Open(filepath.Join(f.data, "service-log"), sessionlog.Options{})
+	if err != nil {
+		return fmt.Errorf("open the service log: %w", err)
+	}
+	defer sessionLog.Close()
+	serviceDesk, err := openService(ctx, st, st, svc, faqBase, logger, serviceMetrics, sessionLog, desk.onScamWarning)
 	if err != nil {
 		return err
 	}
