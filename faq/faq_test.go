@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 	"unicode"
 	"unicode/utf8"
 )
@@ -335,4 +336,46 @@ func TestConcurrentSearch(t *testing.T) {
 		}
 	}
 	wg.Wait()
+}
+
+// TestRefitInBackground: with RefitDelay a change is searchable at once
+// with the previous scorer, and the scorer fitted on the new content
+// replaces it after the delay.
+func TestRefitInBackground(t *testing.T) {
+	b := NewBase(Options{RefitDelay: 20 * time.Millisecond})
+	if err := b.Upsert(Starter()...); err != nil {
+		t.Fatal(err)
+	}
+	before := b.cur.Load().model.Load()
+	if before != defaultScorer() {
+		t.Fatal("the first content is not searched with the default scorer while it is fitted")
+	}
+	waitRefit(t, b)
+	fitted := b.cur.Load().model.Load()
+	if fitted == before {
+		t.Fatal("no scorer fitted in the background")
+	}
+	if err := b.Upsert(Entry{ID: "white", Questions: []string{"白条怎么开通", "如何开白条"}, Answer: "在首页开通。"}); err != nil {
+		t.Fatal(err)
+	}
+	if r := b.Search("白条咋开通", 1); len(r.Hits) == 0 || r.Hits[0].FAQID != "white" {
+		t.Fatalf("a new entry is not searchable at once: %+v", r)
+	}
+	if b.cur.Load().model.Load() != fitted {
+		t.Fatal("a change did not keep the previous scorer until the refit")
+	}
+	waitRefit(t, b)
+	if b.cur.Load().model.Load() == fitted {
+		t.Error("the change was not refitted")
+	}
+}
+
+func waitRefit(t *testing.T, b *Base) {
+	t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); b.Refitting(); {
+		if time.Now().After(deadline) {
+			t.Fatal("the background refit did not finish")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }

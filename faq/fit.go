@@ -94,10 +94,10 @@ func (ix *index) fitSamples() (out []sample, positives int) {
 // base holds too few similar questions.
 func (ix *index) fit() {
 	if s := ix.fitScorer(); s != nil {
-		ix.model = s
+		ix.model.Store(s)
 		return
 	}
-	ix.model = defaultScorer()
+	ix.model.Store(defaultScorer())
 }
 
 func (ix *index) fitScorer() *scorer {

@@ -5,6 +5,7 @@ import (
 	"math"
 	"slices"
 	"sync"
+	"sync/atomic"
 )
 
 // BM25 parameters of the first-stage ranker.
@@ -50,7 +51,9 @@ type index struct {
 	entSent [][]int32 // entry → its sentences
 	svec    [][]termW // sentence → unit tf-idf vector, by term id
 	cent    [][]termW // entry → unit centroid of its sentence vectors
-	model   *scorer
+	// model is swapped in place when the scorer is refitted in the
+	// background (Options.RefitDelay); searches load it once each.
+	model   atomic.Pointer[scorer]
 	scratch sync.Pool
 	// The translation model (translate.go).
 	trans     transTable
@@ -156,7 +159,7 @@ func build(entries []Entry, learned []Pair, norm *normalizer) *index {
 		ix.cent[e] = ix.centroid(ss, -1)
 	}
 	ix.buildTrans()
-	ix.model = priorScorer
+	ix.model.Store(priorScorer)
 	ix.scratch.New = func() any { return newScratch(len(ix.sents), len(entries)) }
 	return ix
 }

@@ -265,7 +265,7 @@ func (ix *index) search(text string, k int, opts Options) Result {
 	q := ix.parse(text)
 	var buf [candidates]candidate
 	cs := ix.retrieve(q, candidates, -1, -1, -1, buf[:0])
-	ix.model.score(cs)
+	ix.model.Load().score(cs)
 	slices.SortFunc(cs, func(a, b candidate) int {
 		if c := cmp.Compare(b.z, a.z); c != 0 {
 			return c
@@ -321,5 +321,5 @@ func (ix *index) pairMargin(text string, e int32) float64 {
 	if len(cs) == 0 {
 		return math.Inf(-1)
 	}
-	return ix.model.margin(&cs[0].f)
+	return ix.model.Load().margin(&cs[0].f)
 }

@@ -393,7 +393,7 @@ func TestBQBenchmark(t *testing.T) {
 				logPolicy(t, gap, missing, "entries NOT in the base")
 			}
 			var ws []string
-			for i, w := range b.cur.Load().model.w {
+			for i, w := range b.cur.Load().model.Load().w {
 				ws = append(ws, fmt.Sprintf("%s %.2f", featureNames[i], w))
 			}
 			t.Logf("fitted weights: %s", strings.Join(ws, ", "))
@@ -496,9 +496,9 @@ func TestAFQMCHardNegatives(t *testing.T) {
 	for _, p := range dev {
 		e := docOf[p.b]
 		bm25 = append(bm25, fl.score(p.a, int(e)))
-		ix.model = kb.cur.Load().model
+		ix.model.Store(kb.cur.Load().model.Load())
 		fitted = append(fitted, ix.pairMargin(p.a, e))
-		ix.model = defaultScorer()
+		ix.model.Store(defaultScorer())
 		shipped = append(shipped, ix.pairMargin(p.a, e))
 		labels = append(labels, p.same)
 	}

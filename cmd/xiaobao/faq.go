@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/xiaobao-org/xiaobao/faq"
 )
@@ -11,7 +12,9 @@ import (
 // openFAQ makes the live FAQ knowledge base from the store: the firm's
 // entries and synonyms, or the starter bank when it holds none.
 func openFAQ(ctx context.Context, st faq.Store, logger *slog.Logger) (*faq.Base, error) {
-	b := faq.NewBase(faq.Options{})
+	// Edits (and the start) are searchable after indexing; the scorer is
+	// refitted on the new content a second after the last change.
+	b := faq.NewBase(faq.Options{RefitDelay: time.Second})
 	starter, err := faq.Load(ctx, st, b)
 	if err != nil {
 		return nil, fmt.Errorf("load the FAQ knowledge base: %w", err)
