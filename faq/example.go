@@ -1,11 +1,9 @@
 package faq
 
 import (
-	"bufio"
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"io"
 	"strings"
 	"time"
@@ -102,28 +100,18 @@ type wirePair struct {
 // ParseNDJSON does and returns the good ones in order, with their line
 // numbers in lines.
 func ParsePairsNDJSON(r io.Reader) (pairs []Pair, lines []int, errs []LineError) {
-	br := bufio.NewReaderSize(r, 64<<10)
-	for line := 1; ; line++ {
-		raw, err := readLine(br)
-		if len(raw) > 0 || err == nil {
-			if line == 1 {
-				raw = bytes.TrimPrefix(raw, []byte("\xef\xbb\xbf"))
-			}
-			if p, lerr := parsePairLine(raw); lerr != nil {
-				lerr.Line = line
-				errs = append(errs, *lerr)
-			} else if p != nil {
-				pairs = append(pairs, *p)
-				lines = append(lines, line)
-			}
+	if lerr := eachLine(r, func(line int, raw []byte) {
+		if p, lerr := parsePairLine(raw); lerr != nil {
+			lerr.Line = line
+			errs = append(errs, *lerr)
+		} else if p != nil {
+			pairs = append(pairs, *p)
+			lines = append(lines, line)
 		}
-		if err != nil {
-			if !errors.Is(err, io.EOF) {
-				errs = append(errs, LineError{Line: line, Reason: err.Error()})
-			}
-			return pairs, lines, errs
-		}
+	}); lerr != nil {
+		errs = append(errs, *lerr)
 	}
+	return pairs, lines, errs
 }
 
 func parsePairLine(raw []byte) (*Pair, *LineError) {

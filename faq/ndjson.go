@@ -44,31 +44,43 @@ type wireEntry struct {
 // and reports the earlier one. A read error ends the parse with a last
 // LineError.
 func ParseNDJSON(r io.Reader) (entries []Entry, errs []LineError) {
-	br := bufio.NewReaderSize(r, 64<<10)
 	seen := map[string]int{} // id → index in entries
+	if lerr := eachLine(r, func(line int, raw []byte) {
+		if e, lerr := parseLine(raw); lerr != nil {
+			lerr.Line = line
+			errs = append(errs, *lerr)
+		} else if e != nil {
+			if i, ok := seen[e.ID]; ok {
+				entries[i] = *e
+			} else {
+				seen[e.ID] = len(entries)
+				entries = append(entries, *e)
+			}
+		}
+	}); lerr != nil {
+		errs = append(errs, *lerr)
+	}
+	return entries, errs
+}
+
+// eachLine calls fn with each line of r, without its end (the first
+// without a UTF-8 byte-order mark); a read error ends it and is returned
+// as the LineError of the line it stopped at.
+func eachLine(r io.Reader, fn func(line int, raw []byte)) *LineError {
+	br := bufio.NewReaderSize(r, 64<<10)
 	for line := 1; ; line++ {
 		raw, err := readLine(br)
 		if len(raw) > 0 || err == nil {
 			if line == 1 {
 				raw = bytes.TrimPrefix(raw, []byte("\xef\xbb\xbf"))
 			}
-			if e, lerr := parseLine(raw); lerr != nil {
-				lerr.Line = line
-				errs = append(errs, *lerr)
-			} else if e != nil {
-				if i, ok := seen[e.ID]; ok {
-					entries[i] = *e
-				} else {
-					seen[e.ID] = len(entries)
-					entries = append(entries, *e)
-				}
-			}
+			fn(line, raw)
 		}
 		if err != nil {
 			if !errors.Is(err, io.EOF) {
-				errs = append(errs, LineError{Line: line, Reason: err.Error()})
+				return &LineError{Line: line, Reason: err.Error()}
 			}
-			return entries, errs
+			return nil
 		}
 	}
 }

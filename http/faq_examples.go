@@ -146,35 +146,43 @@ func handleGetExample(s *server) handler {
 	}
 }
 
+// changeExample runs op on the example the path names under the FAQ
+// write lock; when op changed something, the base is given the store's
+// active examples again and the change is audited as what.
+func (s *server) changeExample(r *http.Request, k *auth.Key, what string, op func(ctx context.Context, st faq.Store, id string) (bool, error)) (bool, error) {
+	b, err := s.faqBase()
+	if err != nil {
+		return false, err
+	}
+	st, err := s.faqStore()
+	if err != nil {
+		return false, err
+	}
+	id := r.PathValue("id")
+	faqWrites.Lock()
+	changed, err := op(r.Context(), st, id)
+	if err == nil && changed {
+		err = s.relearn(r.Context(), b, st)
+	}
+	faqWrites.Unlock()
+	if err == nil && changed {
+		s.auditChange(r, k, actionFAQChange, "faq_example:"+id, map[string]any{what: true})
+	}
+	return changed, err
+}
+
 // handleAcceptExample makes a pending example active: the base learns
 // it at once. Accepting an active one changes nothing.
 func handleAcceptExample(s *server) handler {
 	return func(w http.ResponseWriter, r *http.Request, k *auth.Key) {
-		b, err := s.faqBase()
+		_, err := s.changeExample(r, k, "accepted", func(ctx context.Context, st faq.Store, id string) (bool, error) {
+			return st.AcceptFAQExample(ctx, id, k.ID, s.clock.Now())
+		})
 		if err != nil {
 			s.error(w, r, err)
 			return
 		}
-		st, err := s.faqStore()
-		if err != nil {
-			s.error(w, r, err)
-			return
-		}
-		id := r.PathValue("id")
-		faqWrites.Lock()
-		changed, err := st.AcceptFAQExample(r.Context(), id, k.ID, s.clock.Now())
-		if err == nil && changed {
-			err = s.relearn(r.Context(), b, st)
-		}
-		faqWrites.Unlock()
-		if err != nil {
-			s.error(w, r, err)
-			return
-		}
-		if changed {
-			s.auditChange(r, k, actionFAQChange, "faq_example:"+id, map[string]any{"accepted": true})
-		}
-		e, err := st.FAQExample(r.Context(), id)
+		e, err := s.cfg.FAQStore.FAQExample(r.Context(), r.PathValue("id"))
 		if err != nil {
 			s.error(w, r, err)
 			return
@@ -187,32 +195,17 @@ func handleAcceptExample(s *server) handler {
 // unlearning an active one).
 func handleDeleteExample(s *server) handler {
 	return func(w http.ResponseWriter, r *http.Request, k *auth.Key) {
-		b, err := s.faqBase()
-		if err != nil {
-			s.error(w, r, err)
-			return
-		}
-		st, err := s.faqStore()
-		if err != nil {
-			s.error(w, r, err)
-			return
-		}
-		id := r.PathValue("id")
-		faqWrites.Lock()
-		found, err := st.DeleteFAQExample(r.Context(), id)
-		if err == nil && found {
-			err = s.relearn(r.Context(), b, st)
-		}
-		faqWrites.Unlock()
+		found, err := s.changeExample(r, k, "deleted", func(ctx context.Context, st faq.Store, id string) (bool, error) {
+			return st.DeleteFAQExample(ctx, id)
+		})
 		if err != nil {
 			s.error(w, r, err)
 			return
 		}
 		if !found {
-			s.error(w, r, xiaobao.Errorf(xiaobao.ENOTFOUND, "no FAQ example %q", id))
+			s.error(w, r, xiaobao.Errorf(xiaobao.ENOTFOUND, "no FAQ example %q", r.PathValue("id")))
 			return
 		}
-		s.auditChange(r, k, actionFAQChange, "faq_example:"+id, map[string]any{"deleted": true})
 		w.WriteHeader(http.StatusNoContent)
 	}
 }
