@@ -446,8 +446,8 @@ func TestConsoleInBrowser(t *testing.T) {
 	if v := text(`#svc-warning-table tr[data-kind="scam_victim"]`); !strings.Contains(v, "疑似受骗") || !strings.HasSuffix(strings.TrimSpace(v), "1") {
 		t.Errorf("scam warnings row = %q", v)
 	}
-	if v := text("#svc-agent-table"); !strings.Contains(v, "agent-1") {
-		t.Errorf("agents table = %q, want agent-1", v)
+	if v := text("#svc-agent-table"); !strings.Contains(v, "agent-1") || !strings.Contains(v, "坐席 小王") {
+		t.Errorf("agents table = %q, want agent-1 with its name", v)
 	}
 	if v := text("#svc-worst"); !strings.Contains(v, ask2.Answers[0].FAQID) {
 		t.Errorf("entries most often not helpful = %q, want %s", v, ask2.Answers[0].FAQID)

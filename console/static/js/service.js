@@ -133,10 +133,17 @@ screen('service', {
           : h('p', { class: 'muted' }, t('svc.worst_none')));
 
       const ag = s.agents || [];
+      // The statistics name agents by id; the roster gives their names.
+      const names = new Map();
+      if (ag.length) {
+        try {
+          for (const a of (await api('GET', '/v1/service/agents')).agents || []) if (a.name) names.set(a.id, a.name);
+        } catch (e) { /* ids alone are still right */ }
+      }
       agentsBox.replaceChildren(h('h2', {}, t('svc.agents')),
         ag.length
           ? table('svc-agent-table', null, [['svc.agent'], ['svc.sessions', true], ['svc.fig_csat', true], ['svc.fig_fcr', true]], ag.map((a) => h('tr', {},
-            h('th', { scope: 'row' }, a.agent_id), h('td', { class: 'num' }, fmtInt(a.sessions)),
+            h('th', { scope: 'row' }, names.has(a.agent_id) ? names.get(a.agent_id) + ' ' : '', h('code', {}, a.agent_id)), h('td', { class: 'num' }, fmtInt(a.sessions)),
             h('td', { class: 'num' }, fmtCSAT(a.csat), a.csat_count ? h('small', { class: 'muted' }, ' (' + fmtInt(a.csat_count) + ')') : ''),
             h('td', { class: 'num' }, orDash(a.fcr, fmtPct)))))
           : h('p', { class: 'muted' }, t('svc.agents_none')));
