@@ -284,12 +284,7 @@ func handleGetCase(s *server) handler {
 
 // caseBody reads a JSON object body.
 func (s *server) caseBody(w http.ResponseWriter, r *http.Request) *object {
-	body, err := readBody(r, s.cfg.MaxBodyBytes)
-	if err != nil {
-		s.error(w, r, err)
-		return nil
-	}
-	obj, err := decodeObject(body, "")
+	obj, err := readObject(r, s.cfg.MaxBodyBytes)
 	if err != nil {
 		s.error(w, r, err)
 		return nil

@@ -188,12 +188,7 @@ func toOutcomeJSON(o *guard.Outcome) outcomeJSON {
 // recorded (a retry).
 func handlePostOutcome(s *server) handler {
 	return func(w http.ResponseWriter, r *http.Request, _ *auth.Key) {
-		body, err := readBody(r, s.cfg.MaxBodyBytes)
-		if err != nil {
-			s.error(w, r, err)
-			return
-		}
-		obj, err := decodeObject(body, "")
+		obj, err := readObject(r, s.cfg.MaxBodyBytes)
 		if err != nil {
 			s.error(w, r, err)
 			return

@@ -170,6 +170,16 @@ type object struct {
 	errs    []xiaobao.FieldError
 }
 
+// readObject reads a request body of at most limit bytes that must be
+// one JSON object.
+func readObject(r *http.Request, limit int64) (*object, error) {
+	body, err := readBody(r, limit)
+	if err != nil {
+		return nil, err
+	}
+	return decodeObject(body, "")
+}
+
 // decodeObject parses b as one JSON object. Field names in errors get prefix.
 func decodeObject(b []byte, prefix string) (*object, error) {
 	if err := checkJSONText(b); err != nil {

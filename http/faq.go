@@ -128,12 +128,7 @@ func handlePutFAQ(s *server) handler {
 			s.error(w, r, err)
 			return
 		}
-		body, err := readBody(r, s.cfg.MaxBodyBytes)
-		if err != nil {
-			s.error(w, r, err)
-			return
-		}
-		obj, err := decodeObject(body, "")
+		obj, err := readObject(r, s.cfg.MaxBodyBytes)
 		if err != nil {
 			s.error(w, r, err)
 			return
@@ -256,12 +251,7 @@ func handlePutSynonyms(s *server) handler {
 			s.error(w, r, err)
 			return
 		}
-		body, err := readBody(r, s.cfg.MaxBatchBytes)
-		if err != nil {
-			s.error(w, r, err)
-			return
-		}
-		obj, err := decodeObject(body, "")
+		obj, err := readObject(r, s.cfg.MaxBatchBytes)
 		if err != nil {
 			s.error(w, r, err)
 			return
@@ -362,12 +352,7 @@ func handleSearchFAQs(s *server) handler {
 			s.error(w, r, err)
 			return
 		}
-		body, err := readBody(r, s.cfg.MaxBodyBytes)
-		if err != nil {
-			s.error(w, r, err)
-			return
-		}
-		obj, err := decodeObject(body, "")
+		obj, err := readObject(r, s.cfg.MaxBodyBytes)
 		if err != nil {
 			s.error(w, r, err)
 			return

@@ -218,7 +218,7 @@ func handleServiceFeedback(s *server) handler {
 			s.error(w, r, err)
 			return
 		}
-		o, err := s.svcBody(r)
+		o, err := readObject(r, s.cfg.MaxBodyBytes)
 		if err != nil {
 			s.error(w, r, err)
 			return

@@ -161,11 +161,7 @@ func (s *server) decodeGraphQuery(r *http.Request, k *auth.Key) (*graphQuery, er
 	if s.cfg.Graph == nil {
 		return nil, errNoGraph
 	}
-	body, err := readBody(r, s.cfg.MaxBodyBytes)
-	if err != nil {
-		return nil, err
-	}
-	obj, err := decodeObject(body, "")
+	obj, err := readObject(r, s.cfg.MaxBodyBytes)
 	if err != nil {
 		return nil, err
 	}

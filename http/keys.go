@@ -21,12 +21,7 @@ func handleCreateKey(s *server) handler {
 		Secret string `json:"secret"`
 	}
 	return func(w http.ResponseWriter, r *http.Request, caller *auth.Key) {
-		body, err := readBody(r, s.cfg.MaxBodyBytes)
-		if err != nil {
-			s.error(w, r, err)
-			return
-		}
-		obj, err := decodeObject(body, "")
+		obj, err := readObject(r, s.cfg.MaxBodyBytes)
 		if err != nil {
 			s.error(w, r, err)
 			return

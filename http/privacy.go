@@ -29,12 +29,7 @@ type redactJSON struct {
 // masked form: a caller that logs the response logs no PII.
 func handleRedact(s *server) handler {
 	return func(w http.ResponseWriter, r *http.Request, _ *auth.Key) {
-		body, err := readBody(r, s.cfg.MaxBodyBytes)
-		if err != nil {
-			s.error(w, r, err)
-			return
-		}
-		obj, err := decodeObject(body, "")
+		obj, err := readObject(r, s.cfg.MaxBodyBytes)
 		if err != nil {
 			s.error(w, r, err)
 			return

@@ -89,12 +89,7 @@ func handlePutConsent(s *server) handler {
 			s.error(w, r, errNoPrivacy)
 			return
 		}
-		body, err := readBody(r, s.cfg.MaxBodyBytes)
-		if err != nil {
-			s.error(w, r, err)
-			return
-		}
-		obj, err := decodeObject(body, "")
+		obj, err := readObject(r, s.cfg.MaxBodyBytes)
 		if err != nil {
 			s.error(w, r, err)
 			return
@@ -202,12 +197,7 @@ func handleCreateSubjectRequest(s *server) handler {
 			s.error(w, r, errNoPrivacy)
 			return
 		}
-		body, err := readBody(r, s.cfg.MaxBodyBytes)
-		if err != nil {
-			s.error(w, r, err)
-			return
-		}
-		obj, err := decodeObject(body, "")
+		obj, err := readObject(r, s.cfg.MaxBodyBytes)
 		if err != nil {
 			s.error(w, r, err)
 			return
@@ -335,12 +325,7 @@ func handleTransitionSubjectRequest(s *server) handler {
 			s.error(w, r, errNoPrivacy)
 			return
 		}
-		body, err := readBody(r, s.cfg.MaxBodyBytes)
-		if err != nil {
-			s.error(w, r, err)
-			return
-		}
-		obj, err := decodeObject(body, "")
+		obj, err := readObject(r, s.cfg.MaxBodyBytes)
 		if err != nil {
 			s.error(w, r, err)
 			return

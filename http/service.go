@@ -27,15 +27,6 @@ func (s *server) svc() (*service.Service, error) {
 	return s.cfg.Service, nil
 }
 
-// decodeBody reads a small JSON object body.
-func (s *server) svcBody(r *http.Request) (*object, error) {
-	body, err := readBody(r, s.cfg.MaxBodyBytes)
-	if err != nil {
-		return nil, err
-	}
-	return decodeObject(body, "")
-}
-
 // handleServiceAsk answers one customer utterance: FAQ answers, warnings,
 // predicted answers and the route, in one call.
 func handleServiceAsk(s *server) handler {
@@ -45,7 +36,7 @@ func handleServiceAsk(s *server) handler {
 			s.error(w, r, err)
 			return
 		}
-		o, err := s.svcBody(r)
+		o, err := readObject(r, s.cfg.MaxBodyBytes)
 		if err != nil {
 			s.error(w, r, err)
 			return
@@ -79,7 +70,7 @@ func handleServiceOpenSession(s *server) handler {
 			s.error(w, r, err)
 			return
 		}
-		o, err := s.svcBody(r)
+		o, err := readObject(r, s.cfg.MaxBodyBytes)
 		if err != nil {
 			s.error(w, r, err)
 			return
@@ -205,7 +196,7 @@ func handleServiceHandoff(s *server) handler {
 			s.error(w, r, err)
 			return
 		}
-		o, err := s.svcBody(r)
+		o, err := readObject(r, s.cfg.MaxBodyBytes)
 		if err != nil {
 			s.error(w, r, err)
 			return
@@ -232,7 +223,7 @@ func handleServiceAddTurn(s *server) handler {
 			s.error(w, r, err)
 			return
 		}
-		o, err := s.svcBody(r)
+		o, err := readObject(r, s.cfg.MaxBodyBytes)
 		if err != nil {
 			s.error(w, r, err)
 			return
@@ -261,7 +252,7 @@ func handleServiceRate(s *server) handler {
 			s.error(w, r, err)
 			return
 		}
-		o, err := s.svcBody(r)
+		o, err := readObject(r, s.cfg.MaxBodyBytes)
 		if err != nil {
 			s.error(w, r, err)
 			return
@@ -292,7 +283,7 @@ func handleServiceCloseSession(s *server) handler {
 			s.error(w, r, err)
 			return
 		}
-		o, err := s.svcBody(r)
+		o, err := readObject(r, s.cfg.MaxBodyBytes)
 		if err != nil {
 			s.error(w, r, err)
 			return
@@ -337,7 +328,7 @@ func handleServicePutAgent(s *server) handler {
 			s.error(w, r, err)
 			return
 		}
-		o, err := s.svcBody(r)
+		o, err := readObject(r, s.cfg.MaxBodyBytes)
 		if err != nil {
 			s.error(w, r, err)
 			return
@@ -389,7 +380,7 @@ func handleServicePutQueue(s *server) handler {
 			s.error(w, r, err)
 			return
 		}
-		o, err := s.svcBody(r)
+		o, err := readObject(r, s.cfg.MaxBodyBytes)
 		if err != nil {
 			s.error(w, r, err)
 			return
@@ -512,12 +503,7 @@ func handleServicePutGuide(s *server) handler {
 			s.error(w, r, err)
 			return
 		}
-		body, err := readBody(r, maxPackBytes)
-		if err != nil {
-			s.error(w, r, err)
-			return
-		}
-		o, err := decodeObject(body, "")
+		o, err := readObject(r, maxPackBytes)
 		if err != nil {
 			s.error(w, r, err)
 			return

@@ -132,12 +132,7 @@ func handleLogin(s *server) handler {
 			s.error(w, r, errNoStaff)
 			return
 		}
-		body, err := readBody(r, s.cfg.MaxBodyBytes)
-		if err != nil {
-			s.error(w, r, err)
-			return
-		}
-		obj, err := decodeObject(body, "")
+		obj, err := readObject(r, s.cfg.MaxBodyBytes)
 		if err != nil {
 			s.error(w, r, err)
 			return
@@ -261,12 +256,7 @@ func handleCreateUser(s *server) handler {
 			s.error(w, r, errNoStaff)
 			return
 		}
-		body, err := readBody(r, s.cfg.MaxBodyBytes)
-		if err != nil {
-			s.error(w, r, err)
-			return
-		}
-		obj, err := decodeObject(body, "")
+		obj, err := readObject(r, s.cfg.MaxBodyBytes)
 		if err != nil {
 			s.error(w, r, err)
 			return
@@ -346,12 +336,7 @@ func handleUpdateUser(s *server) handler {
 			s.error(w, r, err)
 			return
 		}
-		body, err := readBody(r, s.cfg.MaxBodyBytes)
-		if err != nil {
-			s.error(w, r, err)
-			return
-		}
-		obj, err := decodeObject(body, "")
+		obj, err := readObject(r, s.cfg.MaxBodyBytes)
 		if err != nil {
 			s.error(w, r, err)
 			return
@@ -426,12 +411,7 @@ func containsRole(rs []staff.Role, r staff.Role) bool {
 // audit log first: if it cannot be written, nothing is shown.
 func handleUnmask(s *server) handler {
 	return func(w http.ResponseWriter, r *http.Request, k *auth.Key) {
-		body, err := readBody(r, s.cfg.MaxBodyBytes)
-		if err != nil {
-			s.error(w, r, err)
-			return
-		}
-		obj, err := decodeObject(body, "")
+		obj, err := readObject(r, s.cfg.MaxBodyBytes)
 		if err != nil {
 			s.error(w, r, err)
 			return
