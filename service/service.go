@@ -260,15 +260,13 @@ func (s *Service) replayJournal(ctx context.Context) error {
 	}
 	all := newBatch()
 	for _, jb := range bs {
-		b := newBatch()
 		for _, se := range jb.Sessions {
-			if _, ok := b.sessions[se.ID]; !ok {
-				b.order = append(b.order, se.ID)
+			if _, ok := all.sessions[se.ID]; !ok {
+				all.order = append(all.order, se.ID)
 			}
-			b.sessions[se.ID] = se
+			all.sessions[se.ID] = se
 		}
-		b.turns = jb.Turns
-		merge(all, b)
+		all.turns = append(all.turns, jb.Turns...)
 	}
 	if err := s.store.SaveServiceSessions(ctx, all.list(), all.turns); err != nil {
 		return fmt.Errorf("store the service journal: %w", err)
@@ -284,7 +282,7 @@ func (s *Service) Close() error {
 	s.once.Do(func() {
 		close(s.stop)
 		s.wg.Wait()
-		err = s.flushNow(true)
+		err = s.flushNow()
 	})
 	return err
 }
@@ -417,14 +415,23 @@ func (s *Service) Ask(ctx context.Context, req AskRequest) (*AskResult, error) {
 	}
 	start := time.Now()
 	now := s.clock.Now().UTC()
+	fresh := false
 	if req.SessionID == "" && req.MessageID != "" {
 		// A first message retried: the session it opened, or its result.
-		r, err := s.firstMessage(ctx, &req, now)
+		r, f, err := s.firstMessage(ctx, &req, now)
 		if r != nil || err != nil {
 			return r, err
 		}
+		fresh = f
 	}
-	l, err := s.session(ctx, req.SessionID, req.CustomerID, req.Channel, now)
+	var l *live
+	var err error
+	if fresh {
+		// The id was just made for this message: nothing to look up.
+		l, err = s.create(ctx, req.SessionID, req.CustomerID, req.Channel, now)
+	} else {
+		l, err = s.session(ctx, req.SessionID, req.CustomerID, req.Channel, now)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -570,24 +577,25 @@ const maxFirstMessages = 100_000
 // firstMessage handles an ask with a message id and no session: a retry
 // of it must not open a second session. It returns the stored result of
 // a message answered before the session left memory, or sets
-// req.SessionID to the session the message opened (or will open).
-func (s *Service) firstMessage(ctx context.Context, req *AskRequest, now time.Time) (*AskResult, error) {
+// req.SessionID to the session the message opened, or to a new id
+// reserved for it (fresh).
+func (s *Service) firstMessage(ctx context.Context, req *AskRequest, now time.Time) (r *AskResult, fresh bool, err error) {
 	key := req.CustomerID + "\x00" + req.Channel + "\x00" + req.MessageID
 	s.mu.Lock()
 	id := s.firstMsgs[key]
 	s.mu.Unlock()
 	if id != "" {
 		req.SessionID = id
-		return nil, nil
+		return nil, false, nil
 	}
-	r, err := s.store.ServiceReply(ctx, ReplyQuery{CustomerID: req.CustomerID, Channel: req.Channel, MessageID: req.MessageID})
+	r, err = s.store.ServiceReply(ctx, ReplyQuery{CustomerID: req.CustomerID, Channel: req.Channel, MessageID: req.MessageID})
 	switch {
 	case err == nil:
 		cp := *r
 		cp.Replayed = true
-		return &cp, nil
+		return &cp, false, nil
 	case xiaobao.ErrorCode(err) != xiaobao.ENOTFOUND:
-		return nil, fmt.Errorf("look up message %s: %w", req.MessageID, err)
+		return nil, false, fmt.Errorf("look up message %s: %w", req.MessageID, err)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -602,9 +610,10 @@ func (s *Service) firstMessage(ctx context.Context, req *AskRequest, now time.Ti
 			delete(s.firstMsgs, s.firstOrder[0])
 			s.firstOrder = s.firstOrder[1:]
 		}
+		fresh = true
 	}
 	req.SessionID = id
-	return nil, nil
+	return nil, fresh, nil
 }
 
 // replay returns the first result of a message already answered in the
@@ -748,32 +757,25 @@ func newSessionID(now time.Time) string {
 // creating it (with its predicted topics and the customer's recent
 // contacts) when it is new.
 func (s *Service) session(ctx context.Context, id, customerID, channel string, now time.Time) (*live, error) {
-	if id != "" {
-		s.mu.Lock()
-		l := s.live[id]
-		s.mu.Unlock()
-		if l != nil {
-			return l, nil
-		}
-		stored, err := s.store.ServiceSession(ctx, id)
-		switch {
-		case err == nil:
-			if stored.Status == StatusClosed {
-				return nil, closedError(id)
-			}
-			turns, err := s.store.ServiceTurns(ctx, id)
-			if err != nil {
-				return nil, err
-			}
-			l := &live{s: *stored, turns: turns, alerted: map[string]bool{}, last: now}
-			l.older = slices.ContainsFunc(turns, func(t *Turn) bool { return t.MessageID != "" })
-			return s.publish(l)
-		case xiaobao.ErrorCode(err) != xiaobao.ENOTFOUND:
-			return nil, err
-		}
-	} else {
-		id = newSessionID(now)
+	if id == "" {
+		return s.create(ctx, newSessionID(now), customerID, channel, now)
 	}
+	l, closed, err := s.lookup(ctx, id)
+	switch {
+	case err == nil && closed != nil:
+		return nil, closedError(id)
+	case err == nil:
+		return l, nil
+	case xiaobao.ErrorCode(err) != xiaobao.ENOTFOUND:
+		return nil, err
+	}
+	return s.create(ctx, id, customerID, channel, now)
+}
+
+// create makes a new live session, with its predicted topics and the
+// customer's recent contacts (or returns the one another request made
+// first under the same id).
+func (s *Service) create(ctx context.Context, id, customerID, channel string, now time.Time) (*live, error) {
 	l := &live{s: Session{ID: id, CustomerID: customerID, Channel: channel, Status: StatusOpen, OpenedAt: now, UpdatedAt: now},
 		alerted: map[string]bool{}, last: now}
 	if customerID != "" {

@@ -103,7 +103,7 @@ func (w *writer) take() *batch {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	b := w.cur
-	if len(b.order) == 0 && len(b.turns) == 0 {
+	if b.empty() {
 		return nil
 	}
 	w.cur = newBatch()
@@ -121,6 +121,8 @@ func merge(dst, b *batch) {
 	}
 	dst.turns = append(dst.turns, b.turns...)
 }
+
+func (b *batch) empty() bool { return len(b.order) == 0 && len(b.turns) == 0 }
 
 // list returns b's session snapshots in order.
 func (b *batch) list() []*Session {
@@ -166,7 +168,7 @@ func (s *Service) flushLoop() {
 			case ch := <-s.w.flushReq:
 				waiters = append(waiters, ch)
 			}
-			err := s.flushNow(true)
+			err := s.flushNow()
 			for _, ch := range waiters {
 				ch <- err
 			}
@@ -212,7 +214,7 @@ func (s *Service) journalLoop(tick <-chan time.Time) {
 	}
 	due := func() bool {
 		u := s.w.unstored
-		return (len(u.order) > 0 || len(u.turns) > 0) &&
+		return !u.empty() &&
 			(time.Since(s.w.lastStore) >= s.cfg.FlushInterval || len(u.turns) >= 1024)
 	}
 	for {
@@ -233,8 +235,8 @@ func (s *Service) journalLoop(tick <-chan time.Time) {
 		}
 		if b := s.w.take(); b != nil {
 			if err := s.cfg.Journal.Append(b.list(), b.turns); err != nil {
-				// Not journaled: answered once stored, like a store
-				// failure (the caller retries with its message id).
+				// Not journaled: the callers are told to retry (with their
+				// message ids); the change is stored with the rest.
 				s.log.Error("service: journal append failed", "err", err.Error())
 				b.err = xiaobao.Errorf(xiaobao.EUNAVAILABLE, "the service session could not be logged; retry")
 			}
@@ -243,7 +245,7 @@ func (s *Service) journalLoop(tick <-chan time.Time) {
 		}
 		s.w.backlog.Store(int64(len(s.w.unstored.turns)))
 		if !inflight && (len(waiters) > 0 || due()) {
-			if len(s.w.unstored.order) == 0 && len(s.w.unstored.turns) == 0 {
+			if s.w.unstored.empty() {
 				for _, ch := range waiters {
 					ch <- nil
 				}
@@ -280,13 +282,13 @@ func (s *Service) stored(r storeResult) {
 // storing it (with anything a failed write left) and answers its
 // callers; after the loop stopped, it also writes what the journal loop
 // left.
-func (s *Service) flushNow(_ bool) error {
+func (s *Service) flushNow() error {
 	b := s.w.take()
 	if b != nil {
 		merge(s.w.unstored, b)
 	}
 	u := s.w.unstored
-	if len(u.order) == 0 && len(u.turns) == 0 {
+	if u.empty() {
 		return nil
 	}
 	err := s.store1(u)
@@ -302,14 +304,8 @@ func (s *Service) flushNow(_ bool) error {
 	}
 	s.w.backlog.Store(int64(len(s.w.unstored.turns)))
 	if b != nil {
-		if s.cfg.Journal == nil || b.err == nil {
-			b.err = err
-		}
-		select {
-		case <-b.done:
-		default:
-			close(b.done)
-		}
+		b.err = err
+		close(b.done)
 	}
 	return err
 }
@@ -339,7 +335,7 @@ func (s *Service) Flush(ctx context.Context) error {
 	select {
 	case s.w.flushReq <- ch:
 	case <-s.stop:
-		return s.flushNow(true)
+		return s.flushNow()
 	case <-ctx.Done():
 		return ctx.Err()
 	}
